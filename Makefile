@@ -1,0 +1,30 @@
+# The commands the README shows. `make help` lists them.
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test lint pytest up down status
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+setup: ## install what is missing: Debian packages, .venv, the Kafka release
+	@bash scripts/setup.sh
+
+demo: setup ## the main job: stack up, then the demo
+	@.venv/bin/controlfeed demo
+
+test: setup lint pytest ## the whole suite against the real services (what CI runs)
+
+lint: setup ## ruff and mypy
+	@.venv/bin/ruff check streams schemas sinks tests
+	@.venv/bin/mypy
+
+pytest: setup ## pytest only; starts the services it needs
+	@.venv/bin/python -m pytest
+
+up: setup ## start Kafka, ClickHouse and Prometheus
+	@.venv/bin/controlfeed stack up
+
+down: ## stop them
+	@.venv/bin/controlfeed stack down
+
+status: ## show their state
+	@.venv/bin/controlfeed stack status

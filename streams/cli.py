@@ -1,0 +1,164 @@
+"""The ``controlfeed`` command.
+
+Entry point of every user-facing action. Settings are built here once and
+passed down. A ``ControlfeedError`` (or a bad ``CONTROLFEED_*`` value) is
+printed as a message and a hint with exit status 2, never as a traceback.
+
+Exit statuses: 0 success; 1 a check failed (smoke, status with a service
+down); 2 a user or environment error that the message explains.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from streams.exceptions import ControlfeedError
+from streams.settings import Settings
+from streams.smoke import SmokeResult, run_smoke
+from streams.stack import SERVICE_NAMES, KafkaRelease, ServiceStatus, Stack
+
+__all__ = ["cli", "main"]
+
+_out = Console(highlight=False)
+_err = Console(stderr=True, highlight=False)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """controlfeed: real-time epidemic-control feeds through Kafka, Faust and ClickHouse.
+
+    Configuration comes from CONTROLFEED_* environment variables (see the README).
+    """
+    try:
+        ctx.obj = Settings()
+    except ValidationError as err:
+        raise ControlfeedError(
+            f"invalid configuration:\n{err}",
+            hint="Fix the CONTROLFEED_* variable named above (the README lists them all).",
+        ) from err
+
+
+@cli.group()
+def stack() -> None:
+    """Run the local Kafka, ClickHouse and Prometheus on 127.0.0.1."""
+
+
+_services = click.argument("services", nargs=-1, type=click.Choice(SERVICE_NAMES))
+
+
+@stack.command("up")
+@_services
+@click.pass_context
+def stack_up(ctx: click.Context, services: tuple[str, ...]) -> None:
+    """Start the services (all by default) and wait until they are ready. Safe to repeat."""
+    with _out.status("starting the stack (the first start fetches Kafka)..."):
+        statuses = Stack(_settings(ctx), services or SERVICE_NAMES).up()
+    _print_status(statuses)
+
+
+@stack.command("down")
+@_services
+@click.pass_context
+def stack_down(ctx: click.Context, services: tuple[str, ...]) -> None:
+    """Stop the services this stack started; data is kept for the next start."""
+    for name, was_running in Stack(_settings(ctx), services or SERVICE_NAMES).down():
+        _out.print(f"{name}: {'stopped' if was_running else 'was not running (from this stack)'}")
+
+
+@stack.command("status")
+@_services
+@click.pass_context
+def stack_status(ctx: click.Context, services: tuple[str, ...]) -> None:
+    """Show each service's state, address, pid and log; exit 1 unless all are healthy."""
+    statuses = Stack(_settings(ctx), services or SERVICE_NAMES).status()
+    _print_status(statuses)
+    if not all(s.healthy for s in statuses):
+        sys.exit(1)
+
+
+@stack.command("fetch")
+@click.pass_context
+def stack_fetch(ctx: click.Context) -> None:
+    """Download the pinned Kafka release into the cache (no-op when cached)."""
+    release = KafkaRelease(_settings(ctx))
+    with _out.status(f"fetching Kafka {release.version} with Maven..."):
+        fetched = release.fetch()
+    _out.print(f"Kafka {release.version} {'fetched into' if fetched else 'already in'} {release.home}")
+
+
+@cli.command()
+@click.pass_context
+def smoke(ctx: click.Context) -> None:
+    """A few events through Kafka, a table in ClickHouse, a query to Prometheus."""
+    if not _print_smoke(run_smoke(_settings(ctx))):
+        sys.exit(1)
+
+
+@cli.command()
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """The main job: bring the stack up and run the smoke pass."""
+    settings = _settings(ctx)
+    with _out.status("starting the stack (the first start fetches Kafka)..."):
+        statuses = Stack(settings).up()
+    _print_status(statuses)
+    ok = _print_smoke(run_smoke(settings))
+    _out.print(
+        "\nThe stack keeps running: `controlfeed stack status` shows it, "
+        "`controlfeed stack down` stops it."
+    )
+    if not ok:
+        sys.exit(1)
+
+
+def _print_status(statuses: Sequence[ServiceStatus]) -> None:
+    table = Table(title="controlfeed stack", title_justify="left")
+    for column in ("service", "state", "address", "pid", "log"):
+        table.add_column(column)
+    for s in statuses:
+        colour = "green" if s.healthy else "red"
+        table.add_row(s.name, f"[{colour}]{s.state}[/]", s.address, str(s.pid or "-"), str(s.log))
+    _out.print(table)
+
+
+def _print_smoke(results: Sequence[SmokeResult]) -> bool:
+    table = Table(title="smoke pass", title_justify="left")
+    for column in ("check", "result", "time", "detail"):
+        table.add_column(column)
+    for r in results:
+        mark = "[green]ok[/]" if r.ok else "[red]FAILED[/]"
+        table.add_row(r.check, mark, f"{r.seconds:.2f} s", escape(r.detail))
+    _out.print(table)
+    passed = sum(r.ok for r in results)
+    _out.print(f"smoke: {passed} of {len(results)} checks passed")
+    return passed == len(results)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point: run the CLI, turning user errors into messages."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except ControlfeedError as err:
+        _err.print(f"[red]error:[/] {escape(str(err))}")
+        if err.hint:
+            _err.print(f"[yellow]what to do:[/] {escape(err.hint)}")
+        sys.exit(2)
+    except click.exceptions.Abort:
+        _err.print("aborted")
+        sys.exit(130)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)

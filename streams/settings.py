@@ -1,0 +1,76 @@
+"""The one settings object of controlfeed.
+
+Built once at an entry point (the CLI, a test fixture, the Faust worker) from
+``CONTROLFEED_*`` environment variables and passed down; no other module reads
+the environment. Every field is documented in the README's configuration table,
+and ``docker/compose.yaml`` uses the same variable names (a test checks it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["PROJECT_ROOT", "Settings"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The source checkout this package runs from; holds ``docker/`` and the sample data."""
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "controlfeed"
+
+
+class Settings(BaseSettings):
+    """Where the services are and where the local stack keeps its files.
+
+    Ports are those of the local stack (``controlfeed stack``); the Kafka client
+    address defaults to that stack and can point anywhere else instead.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CONTROLFEED_", extra="ignore")
+
+    kafka_bootstrap_servers: str = ""
+    """Kafka bootstrap servers, comma separated; default ``127.0.0.1:<kafka_port>``."""
+    kafka_port: int = Field(default=9092, ge=1, le=65535)
+    """Port of the local broker's client listener."""
+    kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
+    """Port of the local broker's KRaft controller listener."""
+    kafka_heap: str = "1g"
+    """JVM heap of the local broker (-Xms and -Xmx); 1 GB suits a 2-core / 24 GB machine."""
+
+    clickhouse_url: str = ""
+    """ClickHouse native-protocol URL of the pipeline's store, e.g.
+    ``clickhouse://127.0.0.1:9000/default``; empty means not configured."""
+    clickhouse_tcp_port: int = Field(default=9000, ge=1, le=65535)
+    """Native-protocol port of the local ClickHouse server."""
+    clickhouse_http_port: int = Field(default=8123, ge=1, le=65535)
+    """HTTP port of the local ClickHouse server."""
+
+    prometheus_port: int = Field(default=9090, ge=1, le=65535)
+    """Port of the local Prometheus server (web UI and HTTP API)."""
+    metrics_port: int = Field(default=9308, ge=1, le=65535)
+    """Port where the worker serves ``/metrics``; Prometheus scrapes it."""
+
+    data_dir: Path = PROJECT_ROOT / ".stack"
+    """Data, logs and pid files of the local stack, one folder per service."""
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    """Downloads kept across checkouts (the Kafka release), outside the work tree."""
+
+    @model_validator(mode="after")
+    def _derive_bootstrap(self) -> Settings:
+        if not self.kafka_bootstrap_servers:
+            self.kafka_bootstrap_servers = f"127.0.0.1:{self.kafka_port}"
+        return self
+
+    @property
+    def stack_clickhouse_url(self) -> str:
+        """Native-protocol URL of the local stack's ClickHouse server."""
+        return f"clickhouse://127.0.0.1:{self.clickhouse_tcp_port}/default"
+
+    @property
+    def prometheus_url(self) -> str:
+        """Base URL of the local Prometheus server's HTTP API."""
+        return f"http://127.0.0.1:{self.prometheus_port}"

@@ -1,0 +1,133 @@
+"""ClickHouse for the local stack: Debian's ``clickhouse-server`` as a plain process.
+
+The config is the project's own, written under ``<data_dir>/clickhouse``:
+loopback only, its own data and log folders and ports, user ``default``
+without password reachable from loopback only. Root tag ``<yandex>`` is read
+by 18.16 (Debian's) and by current releases alike, so a current ``clickhouse``
+binary on PATH runs with the same files.
+"""
+
+from __future__ import annotations
+
+import shutil
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from streams.settings import Settings
+from streams.stack.service import Service
+from streams.stack.tools import find_program
+
+__all__ = ["ClickHouseService"]
+
+_CONFIG = """<?xml version="1.0"?>
+<!-- Written by controlfeed stack; edits are overwritten at the next start. -->
+<yandex>
+    <logger>
+        <level>information</level>
+        <log>{home}/logs/clickhouse-server.log</log>
+        <errorlog>{home}/logs/clickhouse-server.err.log</errorlog>
+        <size>100M</size>
+        <count>3</count>
+    </logger>
+    <listen_host>127.0.0.1</listen_host>
+    <tcp_port>{tcp_port}</tcp_port>
+    <http_port>{http_port}</http_port>
+    <path>{home}/data/</path>
+    <tmp_path>{home}/tmp/</tmp_path>
+    <user_files_path>{home}/user_files/</user_files_path>
+    <format_schema_path>{home}/format_schemas/</format_schema_path>
+    <users_config>users.xml</users_config>
+    <default_profile>default</default_profile>
+    <default_database>default</default_database>
+    <timezone>UTC</timezone>
+    <mark_cache_size>536870912</mark_cache_size>
+    <uncompressed_cache_size>1073741824</uncompressed_cache_size>
+    <max_concurrent_queries>100</max_concurrent_queries>
+</yandex>
+"""
+
+_USERS = """<?xml version="1.0"?>
+<!-- Written by controlfeed stack; edits are overwritten at the next start. -->
+<yandex>
+    <profiles>
+        <default>
+            <max_memory_usage>4000000000</max_memory_usage>
+            <load_balancing>random</load_balancing>
+        </default>
+    </profiles>
+    <users>
+        <default>
+            <password></password>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </default>
+    </users>
+    <quotas>
+        <default>
+            <interval>
+                <duration>3600</duration>
+                <queries>0</queries><errors>0</errors><result_rows>0</result_rows>
+                <read_rows>0</read_rows><execution_time>0</execution_time>
+            </interval>
+        </default>
+    </quotas>
+</yandex>
+"""
+
+
+class ClickHouseService(Service):
+    """A ClickHouse server on 127.0.0.1, reached over the native protocol."""
+
+    name = "clickhouse"
+    marker = "clickhouse"
+    ready_timeout = 60.0
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.settings.clickhouse_tcp_port, self.settings.clickhouse_http_port]
+
+    @property
+    def port_setting(self) -> str:
+        return "CONTROLFEED_CLICKHOUSE_TCP_PORT"
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.settings.clickhouse_tcp_port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.home / "logs" / "clickhouse-server.log"
+
+    def _binary(self) -> list[str]:
+        """``clickhouse-server`` (Debian) or ``clickhouse server`` (current single binary)."""
+        if not shutil.which("clickhouse-server") and shutil.which("clickhouse"):
+            return [str(find_program("clickhouse", "clickhouse-server")), "server"]
+        return [str(find_program("clickhouse-server", "clickhouse-server"))]
+
+    def check_tools(self) -> None:
+        self._binary()
+
+    def prepare(self) -> None:
+        for sub in ("data", "tmp", "user_files", "format_schemas", "logs"):
+            (self.home / sub).mkdir(parents=True, exist_ok=True)
+        (self.home / "config.xml").write_text(
+            _CONFIG.format(
+                home=self.home,
+                tcp_port=self.settings.clickhouse_tcp_port,
+                http_port=self.settings.clickhouse_http_port,
+            )
+        )
+        (self.home / "users.xml").write_text(_USERS)
+
+    def command(self) -> list[str]:
+        return [*self._binary(), f"--config-file={self.home / 'config.xml'}"]
+
+    def probe(self) -> bool:
+        url = f"http://127.0.0.1:{self.settings.clickhouse_http_port}/ping"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (fixed http URL)
+                return bool(resp.status == 200 and resp.read().strip() == b"Ok.")
+        except (urllib.error.URLError, OSError):
+            return False

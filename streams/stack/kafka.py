@@ -1,0 +1,225 @@
+"""Apache Kafka for the local stack: a pinned release, one KRaft node on loopback.
+
+The release comes from Maven Central through ``docker/kafka/pom.xml`` (the
+broker, the command-line tools and their runtime dependencies) into
+``<cache_dir>/kafka-<version>/libs``, outside the work tree, so a second
+checkout or a second run downloads nothing. The node is broker and controller
+at once, formatted once with a cluster id kept beside its data, and creates no
+topic by itself (``auto.create.topics.enable=false``): the pipeline declares
+its topics.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+import uuid
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
+
+from streams.exceptions import StackError
+from streams.settings import PROJECT_ROOT, Settings
+from streams.stack.service import Service
+from streams.stack.tools import find_program, require_java
+
+__all__ = ["POM", "KafkaRelease", "KafkaService", "kafka_version"]
+
+POM = PROJECT_ROOT / "docker" / "kafka" / "pom.xml"
+"""The Maven descriptor that pins the Kafka release."""
+
+_MVN_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
+
+_LOG4J2 = """<?xml version="1.0" encoding="UTF-8"?>
+<!-- Written by controlfeed stack; edits are overwritten at the next start. -->
+<Configuration status="warn">
+  <Appenders>
+    <RollingFile name="server" fileName="${{sys:kafka.logs.dir}}/server.log"
+                 filePattern="${{sys:kafka.logs.dir}}/server.log.%i">
+      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
+      <Policies><SizeBasedTriggeringPolicy size="50 MB"/></Policies>
+      <DefaultRolloverStrategy max="3"/>
+    </RollingFile>
+  </Appenders>
+  <Loggers>
+    <Root level="{level}"><AppenderRef ref="server"/></Root>
+  </Loggers>
+</Configuration>
+"""
+
+
+def kafka_version(pom: Path = POM) -> str:
+    """The Kafka version pinned by the ``kafka.version`` property of ``pom``."""
+    node = ET.parse(pom).getroot().find("m:properties/m:kafka.version", _MVN_NS)
+    if node is None or not (node.text or "").strip():
+        raise StackError(f"{pom} has no <kafka.version> property.")
+    return (node.text or "").strip()
+
+
+class KafkaRelease:
+    """The jars of the pinned release in the cache; ``fetch`` fills it once."""
+
+    def __init__(self, settings: Settings, pom: Path = POM) -> None:
+        self.pom = pom
+        self.version = kafka_version(pom)
+        self.home = settings.cache_dir / f"kafka-{self.version}"
+        """Cache folder of this version; ``libs/`` holds the jars."""
+
+    @property
+    def libs(self) -> Path:
+        """Folder of every jar on the broker's class path."""
+        return self.home / "libs"
+
+    @property
+    def complete(self) -> bool:
+        """True once a fetch finished (a marker written last)."""
+        return (self.home / ".complete").is_file()
+
+    def classpath(self) -> str:
+        """The java ``-cp`` value for the cached jars."""
+        return str(self.libs / "*")
+
+    def fetch(self) -> bool:
+        """Download the release unless cached; True when it downloaded. Needs ``mvn``."""
+        if self.complete:
+            return False
+        mvn = find_program("mvn", "maven", extra_dirs=())
+        staging = self.home.with_name(self.home.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        result = subprocess.run(
+            [
+                str(mvn), "-q", "-B", "-f", str(self.pom),
+                "dependency:copy-dependencies", "-DincludeScope=runtime",
+                f"-DoutputDirectory={staging / 'libs'}",
+            ],
+            capture_output=True, text=True, check=False, timeout=1200,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise StackError(
+                f"Maven could not fetch Kafka {self.version}:\n{(result.stdout + result.stderr)[-2000:]}",
+                hint="Check that Maven Central is reachable, then run `controlfeed stack fetch` again.",
+            )
+        shutil.rmtree(self.home, ignore_errors=True)
+        staging.rename(self.home)
+        (self.home / ".complete").write_text(self.version + "\n")
+        return True
+
+
+class KafkaService(Service):
+    """A single-node KRaft Kafka listening on 127.0.0.1."""
+
+    name = "kafka"
+    marker = "kafka.Kafka"
+    ready_timeout = 90.0
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.release = KafkaRelease(settings)
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.settings.kafka_port, self.settings.kafka_controller_port]
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.settings.kafka_port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.home / "logs" / "server.log"
+
+    @property
+    def config_path(self) -> Path:
+        """The rendered ``server.properties``."""
+        return self.home / "config" / "server.properties"
+
+    def server_properties(self) -> dict[str, str]:
+        """The broker configuration, from the settings."""
+        port, ctl = self.settings.kafka_port, self.settings.kafka_controller_port
+        return {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@127.0.0.1:{ctl}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{ctl}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "log.dirs": str(self.home / "data"),
+            "auto.create.topics.enable": "false",
+            "num.partitions": "1",
+            "offsets.topic.replication.factor": "1",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "delete.topic.enable": "true",
+        }
+
+    def check_tools(self) -> None:
+        require_java()
+        if not self.release.complete:
+            find_program("mvn", "maven", extra_dirs=())
+
+    def prepare(self) -> None:
+        self.release.fetch()
+        self.config_path.parent.mkdir(parents=True, exist_ok=True)
+        (self.home / "logs").mkdir(parents=True, exist_ok=True)
+        lines = [f"{k}={v}" for k, v in self.server_properties().items()]
+        self.config_path.write_text("# Written by controlfeed stack.\n" + "\n".join(lines) + "\n")
+        (self.config_path.parent / "log4j2.xml").write_text(_LOG4J2.format(level="INFO"))
+        if not (self.home / "data" / "meta.properties").is_file():
+            self._format_storage()
+
+    def _format_storage(self) -> None:
+        """Format the KRaft log directory once, with a cluster id kept beside it."""
+        id_file = self.home / "cluster.id"
+        if not id_file.is_file():
+            raw = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            id_file.write_text(raw + "\n")
+        result = subprocess.run(
+            [
+                str(require_java()), "-cp", self.release.classpath(),
+                "-Dlog4j2.configurationFile=" + str(self.config_path.parent / "log4j2.xml"),
+                "-Dkafka.logs.dir=" + str(self.home / "logs"),
+                "kafka.tools.StorageTool", "format", "--ignore-formatted",
+                "-t", id_file.read_text().strip(), "-c", str(self.config_path),
+            ],
+            capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise StackError(
+                f"kafka: formatting {self.home / 'data'} failed:\n{result.stdout}{result.stderr}",
+                hint=f"If the folder holds data of another cluster, remove {self.home} and retry.",
+            )
+
+    def command(self) -> list[str]:
+        heap = self.settings.kafka_heap
+        return [
+            str(require_java()), f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            "-Dkafka.logs.dir=" + str(self.home / "logs"),
+            "-Dlog4j2.configurationFile=" + str(self.config_path.parent / "log4j2.xml"),
+            "-cp", self.release.classpath(), "kafka.Kafka", str(self.config_path),
+        ]  # fmt: skip
+
+    def probe(self) -> bool:
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=self.address,
+                request_timeout_ms=3000,
+                client_id="controlfeed-stack-probe",
+            )
+        except KafkaError:
+            return False
+        try:
+            admin.describe_cluster()
+            return True
+        except KafkaError:
+            return False
+        finally:
+            admin.close()
