@@ -96,7 +96,9 @@ def stack_fetch(ctx: click.Context) -> None:
     release = KafkaRelease(_settings(ctx))
     with _out.status(f"fetching Kafka {release.version} with Maven..."):
         fetched = release.fetch()
-    _out.print(f"Kafka {release.version} {'fetched into' if fetched else 'already in'} {release.home}")
+    _out.print(
+        f"Kafka {release.version} {'fetched into' if fetched else 'already in'} {release.home}"
+    )
 
 
 @cli.command()

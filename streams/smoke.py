@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from clickhouse_driver import Client
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
+from kafka.consumer.fetcher import ConsumerRecord
 
 from streams.settings import Settings
 from streams.stack.process import wait_until
@@ -73,9 +74,9 @@ def _kafka_round_trip(settings: Settings) -> str:
         admin.close()
 
 
-def _take(consumer: KafkaConsumer, count: int) -> list[object]:
+def _take(consumer: KafkaConsumer, count: int) -> list[ConsumerRecord]:
     """Up to ``count`` records, stopping at the consumer's timeout."""
-    records: list[object] = []
+    records: list[ConsumerRecord] = []
     for record in consumer:
         records.append(record)
         if len(records) >= count:
@@ -97,7 +98,8 @@ def _clickhouse_round_trip(settings: Settings) -> str:
         today = dt.datetime.now(dt.UTC).date()
         rows = [(today, f"cp-{i % 5}", i) for i in range(_EVENTS)]
         client.execute(f"INSERT INTO {database}.scans (day, checkpoint, n) VALUES", rows)
-        count, total = client.execute(f"SELECT count(), sum(n) FROM {database}.scans")[0]
+        # The database name is ours (random hex), never user input.
+        count, total = client.execute(f"SELECT count(), sum(n) FROM {database}.scans")[0]  # noqa: S608
         if (count, total) != (_EVENTS, sum(range(_EVENTS))):
             raise RuntimeError(f"inserted {_EVENTS} rows, read back count={count} sum={total}")
         return f"ClickHouse {version}: {_EVENTS} rows inserted and read back"
@@ -118,7 +120,7 @@ def _prometheus_up(settings: Settings) -> str:
 
     if not wait_until(scraped, timeout=30, interval=1):
         raise RuntimeError("Prometheus answers but has not scraped itself within 30 s")
-    return "ready; PromQL up{job=\"prometheus\"} == 1"
+    return 'ready; PromQL up{job="prometheus"} == 1'
 
 
 _CHECKS: tuple[tuple[str, Callable[[Settings], str]], ...] = (

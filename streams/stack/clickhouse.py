@@ -14,7 +14,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from streams.settings import Settings
 from streams.stack.service import Service
 from streams.stack.tools import find_program
 
@@ -127,7 +126,7 @@ class ClickHouseService(Service):
     def probe(self) -> bool:
         url = f"http://127.0.0.1:{self.settings.clickhouse_http_port}/ping"
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (fixed http URL)
+            with urllib.request.urlopen(url, timeout=2) as resp:
                 return bool(resp.status == 200 and resp.read().strip() == b"Ok.")
         except (urllib.error.URLError, OSError):
             return False

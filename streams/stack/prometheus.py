@@ -78,7 +78,9 @@ class PrometheusService(Service):
     def prepare(self) -> None:
         (self.home / "data").mkdir(parents=True, exist_ok=True)
         text = yaml.safe_dump(render_local_config(self.settings), sort_keys=False)
-        self.config_path.write_text("# Written by controlfeed stack from " f"{PROMETHEUS_CONFIG}.\n{text}")
+        self.config_path.write_text(
+            f"# Written by controlfeed stack from {PROMETHEUS_CONFIG}.\n{text}"
+        )
 
     def command(self) -> list[str]:
         return [

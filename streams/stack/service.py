@@ -154,7 +154,9 @@ class Service(ABC):
         current = self.status()
         if not current.healthy:
             died = pid is not None and not self.daemon.alive(pid)
-            why = "exited during start-up" if died else f"not ready after {self.ready_timeout:.0f} s"
+            why = (
+                "exited during start-up" if died else f"not ready after {self.ready_timeout:.0f} s"
+            )
             raise ServiceNotReadyError(
                 f"{self.name} {why}. Last lines of {self.log_path}:\n{tail(self.log_path)}\n"
                 f"(process output: {self.daemon.output_file})",

@@ -52,7 +52,8 @@ def require_java(minimum: int = 17) -> Path:
     version = java_major_version(java)
     if version < minimum:
         raise MissingToolError(
-            f"Kafka needs Java {minimum} or newer; `{java}` is Java {version or 'of unknown version'}.",
-            hint=_SETUP_HINT + "`sudo apt-get install openjdk-17-jre-headless` and put it first on PATH.",
+            f"Kafka needs Java {minimum} or newer; `{java}` is Java {version or '(unknown)'}.",
+            hint=_SETUP_HINT
+            + "`sudo apt-get install openjdk-17-jre-headless` and put it first on PATH.",
         )
     return java

@@ -1,0 +1,115 @@
+"""Fixtures for tests against the real Kafka, ClickHouse and Prometheus.
+
+The ``stack`` fixture (session) brings up whatever of the local stack is not
+running yet and, at the end, stops only what it started: a stack the user
+left running (``make demo``) is reused and left running. A service that cannot
+start fails the tests that need it; nothing here skips.
+
+Each test gets names of its own (topics, databases) from factories that
+remove them afterwards, so tests never share state and can run beside the
+demo's data.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from clickhouse_driver import Client
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+
+from streams.settings import Settings
+from streams.stack import ServiceState, Stack
+
+TopicFactory = Callable[..., str]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/integration as ``integration``."""
+    for item in items:
+        if "/integration/" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """The settings every test uses: the environment's, as a user would have them."""
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def stack(settings: Settings) -> Iterator[Stack]:
+    """The local stack, up and ready; stops at the end only what it started."""
+    stack = Stack(settings)
+    before = {s.name: s.state for s in stack.status()}
+    stack.up()
+    yield stack
+    for service in stack.services:
+        if before[service.name] == ServiceState.STOPPED:
+            service.stop()
+
+
+def _unique(request: pytest.FixtureRequest, prefix: str) -> str:
+    """A name no other test uses: the test's name plus random hex."""
+    test = re.sub(r"[^a-zA-Z0-9]+", "_", request.node.name)[:40].strip("_")
+    return f"{prefix}{test}_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def kafka_admin(stack: Stack, settings: Settings) -> Iterator[KafkaAdminClient]:
+    """A kafka-python admin client on the stack's broker."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    yield admin
+    admin.close()
+
+
+@pytest.fixture
+def new_topic(
+    request: pytest.FixtureRequest, kafka_admin: KafkaAdminClient
+) -> Iterator[TopicFactory]:
+    """Create topics unique to this test; all are deleted afterwards.
+
+    ``new_topic(partitions=3, config={"cleanup.policy": "compact"})`` returns the name.
+    """
+    created: list[str] = []
+
+    def make(partitions: int = 1, config: dict[str, str] | None = None) -> str:
+        name = _unique(request, "test.")
+        kafka_admin.create_topics(
+            [
+                NewTopic(
+                    name,
+                    num_partitions=partitions,
+                    replication_factor=1,
+                    topic_configs=config or {},
+                )
+            ]
+        )
+        created.append(name)
+        return name
+
+    yield make
+    if created:
+        kafka_admin.delete_topics(created)
+
+
+@pytest.fixture
+def ch_database(request: pytest.FixtureRequest, stack: Stack, settings: Settings) -> Iterator[str]:
+    """A ClickHouse database unique to this test, dropped afterwards."""
+    name = _unique(request, "test_")
+    client = Client.from_url(settings.stack_clickhouse_url)
+    client.execute(f"CREATE DATABASE {name}")
+    yield name
+    client.execute(f"DROP DATABASE IF EXISTS {name}")
+    client.disconnect()
+
+
+@pytest.fixture
+def ch_client(ch_database: str, settings: Settings) -> Iterator[Client]:
+    """A clickhouse-driver client whose default database is this test's own."""
+    client = Client("127.0.0.1", port=settings.clickhouse_tcp_port, database=ch_database)
+    yield client
+    client.disconnect()

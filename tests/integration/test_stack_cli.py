@@ -1,0 +1,115 @@
+"""``controlfeed stack`` as a user types it: status, repeated up, clear failures."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from streams.settings import Settings
+from streams.stack import Stack
+
+CLI = [sys.executable, "-c", "from streams.cli import main; main()"]
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, check=False, timeout=300,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )  # fmt: skip
+
+
+@pytest.fixture
+def held_port() -> Iterator[int]:
+    """A loopback port taken by a socket that speaks no known protocol."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_status_reports_every_service_healthy_with_its_log(
+    stack: Stack, settings: Settings
+) -> None:
+    result = _run("stack", "status")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    for service in ("kafka", "clickhouse", "prometheus"):
+        line = next(ln for ln in result.stdout.splitlines() if f" {service} " in ln)
+        assert "running" in line or "external" in line
+    assert str(settings.data_dir / "kafka" / "logs" / "server.log") in result.stdout
+
+
+def test_up_twice_is_harmless(stack: Stack) -> None:
+    pids = [s.pid for s in stack.status()]
+
+    result = _run("stack", "up")
+
+    assert result.returncode == 0, result.stderr
+    assert [s.pid for s in stack.status()] == pids
+
+
+def test_a_taken_port_is_named_with_what_to_do(held_port: int, tmp_path: Path) -> None:
+    env = {"CONTROLFEED_PROMETHEUS_PORT": str(held_port), "CONTROLFEED_DATA_DIR": str(tmp_path)}
+
+    result = _run("stack", "up", "prometheus", env=env)
+
+    assert result.returncode == 2
+    assert f"port {held_port}" in result.stderr
+    assert "CONTROLFEED_PROMETHEUS_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_program_names_its_package(tmp_path: Path) -> None:
+    env = {
+        "PATH": str(Path(sys.executable).parent),
+        "CONTROLFEED_PROMETHEUS_PORT": str(_free_port()),
+        "CONTROLFEED_DATA_DIR": str(tmp_path),
+    }
+
+    result = _run("stack", "up", "prometheus", env=env)
+
+    assert result.returncode == 2
+    assert "prometheus" in result.stderr and "apt-get install" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_java_is_explained(tmp_path: Path) -> None:
+    env = {
+        "PATH": str(Path(sys.executable).parent),
+        "CONTROLFEED_KAFKA_PORT": str(_free_port()),
+        "CONTROLFEED_KAFKA_CONTROLLER_PORT": str(_free_port()),
+        "CONTROLFEED_DATA_DIR": str(tmp_path),
+    }
+
+    result = _run("stack", "up", "kafka", env=env)
+
+    assert result.returncode == 2
+    assert "java" in result.stderr and "openjdk-17" in result.stderr
+
+
+def test_a_bad_setting_is_a_message_not_a_traceback() -> None:
+    result = _run("stack", "status", env={"CONTROLFEED_KAFKA_PORT": "ninety"})
+
+    assert result.returncode == 2
+    assert "kafka_port" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_smoke_passes_against_the_stack(stack: Stack) -> None:
+    result = _run("smoke")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 of 3 checks passed" in result.stdout
