@@ -22,8 +22,7 @@ command -v mvn >/dev/null || need+=(maven)
   || command -v clickhouse >/dev/null || need+=(clickhouse-server)
 command -v clickhouse-client >/dev/null || command -v clickhouse >/dev/null \
   || need+=(clickhouse-client)
-command -v prometheus >/dev/null || need+=(prometheus)
-command -v promtool >/dev/null || need+=(prometheus)
+command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   say "installing Debian packages: ${need[*]}"
   if [ "$(id -u)" -eq 0 ]; then sudo=(); elif command -v sudo >/dev/null; then sudo=(sudo); else

@@ -13,20 +13,19 @@ from __future__ import annotations
 
 import base64
 import shutil
+import socket
+import struct
 import subprocess
 import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
-
-from kafka import KafkaAdminClient
-from kafka.errors import KafkaError
 
 from streams.exceptions import StackError
 from streams.settings import PROJECT_ROOT, Settings
 from streams.stack.service import Service
 from streams.stack.tools import find_program, require_java
 
-__all__ = ["POM", "KafkaRelease", "KafkaService", "kafka_version"]
+__all__ = ["POM", "KafkaRelease", "KafkaService", "api_versions_answered", "kafka_version"]
 
 POM = PROJECT_ROOT / "docker" / "kafka" / "pom.xml"
 """The Maven descriptor that pins the Kafka release."""
@@ -210,18 +209,34 @@ class KafkaService(Service):
         ]  # fmt: skip
 
     def probe(self) -> bool:
-        try:
-            admin = KafkaAdminClient(
-                bootstrap_servers=self.address,
-                request_timeout_ms=3000,
-                client_id="controlfeed-stack-probe",
-            )
-        except KafkaError:
-            return False
-        try:
-            admin.describe_cluster()
-            return True
-        except KafkaError:
-            return False
-        finally:
-            admin.close()
+        return api_versions_answered("127.0.0.1", self.settings.kafka_port)
+
+
+def api_versions_answered(host: str, port: int, timeout: float = 2.0) -> bool:
+    """True when a Kafka broker at ``host:port`` answers an ApiVersions request without error.
+
+    A KRaft broker enables request processing only once it is unfenced, so an
+    answer means clients can use it. Raw bytes, not a client library: a probe
+    runs many times during a start and must leave no socket behind.
+    """
+    client_id = b"controlfeed-stack-probe"
+    # Request header v1 (api_key 18 = ApiVersions, version 0, correlation id 1), empty body.
+    payload = struct.pack(">hhih", 18, 0, 1, len(client_id)) + client_id
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(struct.pack(">i", len(payload)) + payload)
+            header = _read_exactly(sock, 10)  # size, correlation id, error code
+    except OSError:
+        return False
+    _size, correlation, error = struct.unpack(">iih", header)
+    return bool(correlation == 1 and error == 0)
+
+
+def _read_exactly(sock: socket.socket, count: int) -> bytes:
+    data = b""
+    while len(data) < count:
+        chunk = sock.recv(count - len(data))
+        if not chunk:
+            raise ConnectionError("connection closed by the broker")
+        data += chunk
+    return data

@@ -13,6 +13,7 @@ import pytest
 
 from streams.settings import Settings
 from streams.stack import Stack
+from streams.stack.kafka import api_versions_answered
 
 CLI = [sys.executable, "-c", "from streams.cli import main; main()"]
 
@@ -113,3 +114,10 @@ def test_smoke_passes_against_the_stack(stack: Stack) -> None:
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 of 3 checks passed" in result.stdout
+
+
+def test_the_kafka_probe_tells_a_broker_from_another_server(
+    stack: Stack, settings: Settings
+) -> None:
+    assert api_versions_answered("127.0.0.1", settings.kafka_port)
+    assert not api_versions_answered("127.0.0.1", settings.clickhouse_http_port)
