@@ -128,12 +128,15 @@ def demo(ctx: click.Context) -> None:
 
 def _print_status(statuses: Sequence[ServiceStatus]) -> None:
     table = Table(title="controlfeed stack", title_justify="left")
-    for column in ("service", "state", "address", "pid", "log"):
+    for column in ("service", "state", "address", "pid"):
         table.add_column(column)
     for s in statuses:
         colour = "green" if s.healthy else "red"
-        table.add_row(s.name, f"[{colour}]{s.state}[/]", s.address, str(s.pid or "-"), str(s.log))
+        table.add_row(s.name, f"[{colour}]{s.state}[/]", s.address, str(s.pid or "-"))
     _out.print(table)
+    _out.print("logs:")
+    for s in statuses:  # outside the table: a path must never be cut to fit the terminal
+        _out.print(f"  {s.name:<11} {s.log}", soft_wrap=True)
 
 
 def _print_smoke(results: Sequence[SmokeResult]) -> bool:
