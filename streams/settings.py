@@ -54,6 +54,21 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=9308, ge=1, le=65535)
     """Port where the worker serves ``/metrics``; Prometheus scrapes it."""
 
+    topic_checkpoint_scans: str = "feeds.checkpoint-scans"
+    """Topic of the ``checkpoint_scan`` feed."""
+    topic_venue_scans: str = "feeds.venue-scans"
+    """Topic of the ``venue_scan`` feed."""
+    topic_patrol_events: str = "feeds.patrol-events"
+    """Topic of the ``patrol_event`` feed."""
+    topic_risk_areas: str = "ref.risk-areas"
+    """Compacted topic of the ``risk_area`` reference feed, keyed by ``area_code``."""
+    topic_venues: str = "ref.venues"
+    """Compacted topic of the ``venue`` reference feed, keyed by ``venue_id``."""
+    topic_alerts: str = "alerts"
+    """Output topic of alerts."""
+    topic_dead_letter: str = "feeds.dead-letter"
+    """Output topic of bad input, with the reason and source coordinates in headers."""
+
     data_dir: Path = PROJECT_ROOT / ".stack"
     """Data, logs and pid files of the local stack, one folder per service."""
     cache_dir: Path = Field(default_factory=_default_cache_dir)
@@ -64,6 +79,16 @@ class Settings(BaseSettings):
         if not self.kafka_bootstrap_servers:
             self.kafka_bootstrap_servers = f"127.0.0.1:{self.kafka_port}"
         return self
+
+    def feed_topics(self) -> dict[str, str]:
+        """The topic of each input feed, by feed name (``checkpoint_scan`` ...)."""
+        return {
+            "checkpoint_scan": self.topic_checkpoint_scans,
+            "venue_scan": self.topic_venue_scans,
+            "patrol_event": self.topic_patrol_events,
+            "risk_area": self.topic_risk_areas,
+            "venue": self.topic_venues,
+        }
 
     @property
     def stack_clickhouse_url(self) -> str:
