@@ -126,6 +126,9 @@ def demo(ctx: click.Context) -> None:
         sys.exit(1)
 
 
+# Commands that live in their own modules are registered here, one line each.
+
+
 def _print_status(statuses: Sequence[ServiceStatus]) -> None:
     table = Table(title="controlfeed stack", title_justify="left")
     for column in ("service", "state", "address", "pid"):
