@@ -1,0 +1,57 @@
+"""The committed JSON Schema files match the models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from schemas.export import JSON_DIR, main, schema_files
+
+REGENERATE = "regenerate with: .venv/bin/python -m schemas.export"
+
+
+def test_committed_schema_files_are_up_to_date() -> None:
+    expected = schema_files()
+    committed = {p.name: p.read_text(encoding="utf-8") for p in JSON_DIR.glob("*.json")}
+
+    stale = sorted(
+        n for n in expected.keys() | committed.keys() if expected.get(n) != committed.get(n)
+    )
+
+    assert not stale, f"schemas/json is stale ({', '.join(stale)}); {REGENERATE}"
+
+
+def test_there_is_one_file_per_feed_alert_and_dead_letter() -> None:
+    assert sorted(schema_files()) == [
+        "alert.schema.json",
+        "checkpoint_scan.schema.json",
+        "dead_letter.schema.json",
+        "patrol_event.schema.json",
+        "risk_area.schema.json",
+        "venue.schema.json",
+        "venue_scan.schema.json",
+    ]
+
+
+def test_the_patrol_schema_states_what_each_kind_requires() -> None:
+    schema = json.loads(schema_files()["patrol_event.schema.json"])
+    required = {
+        rule["if"]["properties"]["kind"]["const"]: rule["then"]["required"]
+        for rule in schema["allOf"]
+    }
+
+    assert required["incident_reported"] == ["incident_id", "incident_type"]
+    assert required["inspection"] == ["inspection"]
+
+
+def test_an_optional_field_is_not_shown_as_nullable() -> None:
+    schema = json.loads(schema_files()["checkpoint_scan.schema.json"])
+
+    assert schema["properties"]["phone"]["type"] == "string"
+    assert "default" not in schema["properties"]["phone"]
+
+
+def test_main_writes_the_files_into_a_directory(tmp_path: Path) -> None:
+    assert main([str(tmp_path)]) == 0
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(schema_files())
