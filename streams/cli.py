@@ -20,9 +20,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from streams.exceptions import ControlfeedError
+from streams.replay import replay
+from streams.scenario.command import generate
 from streams.settings import Settings
 from streams.smoke import SmokeResult, run_smoke
 from streams.stack import SERVICE_NAMES, KafkaRelease, ServiceStatus, Stack
+from streams.topics import topics
+from streams.validate import validate
 
 __all__ = ["cli", "main"]
 
@@ -127,6 +131,10 @@ def demo(ctx: click.Context) -> None:
 
 
 # Commands that live in their own modules are registered here, one line each.
+cli.add_command(generate)
+cli.add_command(replay)
+cli.add_command(topics)
+cli.add_command(validate)
 
 
 def _print_status(statuses: Sequence[ServiceStatus]) -> None:

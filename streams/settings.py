@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     """Output topic of alerts."""
     topic_dead_letter: str = "feeds.dead-letter"
     """Output topic of bad input, with the reason and source coordinates in headers."""
+    topic_partitions: int = Field(default=6, ge=1)
+    """Partitions of every topic ``controlfeed topics create`` declares."""
+    topic_replication_factor: int = Field(default=1, ge=1)
+    """Replication factor of those topics; 1 suits the single local broker."""
 
     data_dir: Path = PROJECT_ROOT / ".stack"
     """Data, logs and pid files of the local stack, one folder per service."""
