@@ -23,6 +23,8 @@ from kafka.admin import NewTopic
 
 from streams.settings import Settings
 from streams.stack import ServiceState, Stack
+from streams.topics import declare_topics, pipeline_topics
+from tests.integration.helpers import own_topics
 
 TopicFactory = Callable[..., str]
 
@@ -94,6 +96,24 @@ def new_topic(
     yield make
     if created:
         kafka_admin.delete_topics(created)
+
+
+@pytest.fixture
+def mine(settings: Settings, kafka_admin: KafkaAdminClient) -> Iterator[Settings]:
+    """Settings with topic names only this test uses; whatever was created is deleted after."""
+    own = own_topics(settings)
+    yield own
+    names = [s.name for s in pipeline_topics(own)]
+    leftovers = [n for n in names if n in set(kafka_admin.list_topics())]
+    if leftovers:
+        kafka_admin.delete_topics(leftovers)
+
+
+@pytest.fixture
+def declared(mine: Settings) -> Settings:
+    """``mine`` with every pipeline topic declared."""
+    declare_topics(mine)
+    return mine
 
 
 @pytest.fixture

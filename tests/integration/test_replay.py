@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import socket
 import subprocess
-import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
-from kafka import KafkaAdminClient
 
 from streams.settings import Settings
-from streams.topics import declare_topics, pipeline_topics
-from tests.integration.test_topics import own_topics, topic_env
+from tests.integration.helpers import own_topics, read_back, run_cli
 
-CLI = [sys.executable, "-c", "from streams.cli import main; main()"]
 PERSON = "511802198503120017"  # a valid resident ID (checksum digit 7)
 
 
@@ -60,15 +53,6 @@ VALID = [LINES[i].encode() for i in (0, 1, 3, 4, 5)]
 
 
 @pytest.fixture
-def mine(settings: Settings, kafka_admin: KafkaAdminClient) -> Iterator[Settings]:
-    """Settings with this test's own topics, declared; deleted after."""
-    own = own_topics(settings)
-    declare_topics(own)
-    yield own
-    kafka_admin.delete_topics([s.name for s in pipeline_topics(own)])
-
-
-@pytest.fixture
 def events(tmp_path: Path) -> Path:
     path = tmp_path / "events.jsonl.gz"
     path.write_bytes(gzip.compress("\n".join(LINES).encode() + b"\n"))
@@ -76,51 +60,22 @@ def events(tmp_path: Path) -> Path:
 
 
 def replay(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", **topic_env(settings)}
-    return subprocess.run(
-        [*CLI, "replay", "--no-progress", *args],
-        capture_output=True, text=True, env=env, check=False, timeout=120,
-    )  # fmt: skip
+    return run_cli("replay", "--no-progress", *args, settings=settings)
 
 
-def read_back(settings: Settings, topics: list[str]) -> list[tuple[str, bytes, bytes]]:
-    """Every record now in ``topics`` as (topic, key, value), read up to the end offsets."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": "unused",
-            "enable.auto.commit": False,
-        }
-    )
-    parts, ends = [], {}
-    for topic in topics:
-        for p in range(settings.topic_partitions):
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            if high > low:
-                parts.append(TopicPartition(topic, p, low))
-                ends[(topic, p)] = high
-    consumer.assign(parts)
-    records, left = [], sum(ends[k] - tp.offset for k, tp in zip(ends, parts, strict=True))
-    while left:
-        msg = consumer.poll(10)
-        assert msg is not None, f"{left} records never came back"
-        records.append((msg.topic() or "", msg.key() or b"", msg.value() or b""))
-        left -= 1
-    consumer.close()
-    return records
-
-
-def test_each_line_lands_once_on_its_feed_topic_with_its_key(mine: Settings, events: Path) -> None:
-    result = replay(mine, str(events))
+def test_each_line_lands_once_on_its_feed_topic_with_its_key(
+    declared: Settings, events: Path
+) -> None:
+    result = replay(declared, str(events))
 
     assert result.returncode == 0, result.stdout + result.stderr
-    records = read_back(mine, list(mine.feed_topics().values()))
+    records = read_back(declared, list(declared.feed_topics().values()))
     assert Counter(t for t, _, _ in records) == {
-        mine.topic_checkpoint_scans: 3,  # one scan, the unreadable line, the truncated scan
-        mine.topic_venue_scans: 1,
-        mine.topic_risk_areas: 1,
-        mine.topic_venues: 2,
-        mine.topic_patrol_events: 1,
+        declared.topic_checkpoint_scans: 3,  # one scan, the unreadable line, the truncated scan
+        declared.topic_venue_scans: 1,
+        declared.topic_risk_areas: 1,
+        declared.topic_venues: 2,
+        declared.topic_patrol_events: 1,
     }
     keys = {value: key for _, key, value in records}
     assert keys[LINES[0].encode()] == PERSON.encode()
@@ -132,11 +87,11 @@ def test_each_line_lands_once_on_its_feed_topic_with_its_key(mine: Settings, eve
     assert "8 sent, 8 delivered" in result.stdout
 
 
-def test_skip_invalid_sends_only_valid_events(mine: Settings, events: Path) -> None:
-    result = replay(mine, "--skip-invalid", "--loop", "2", str(events))
+def test_skip_invalid_sends_only_valid_events(declared: Settings, events: Path) -> None:
+    result = replay(declared, "--skip-invalid", "--loop", "2", str(events))
 
     assert result.returncode == 0, result.stdout + result.stderr
-    records = read_back(mine, list(mine.feed_topics().values()))
+    records = read_back(declared, list(declared.feed_topics().values()))
     assert sorted(v for _, _, v in records) == sorted(VALID * 2)
     assert "6 skipped as invalid; 10 sent, 10 delivered" in result.stdout
 

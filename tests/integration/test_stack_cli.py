@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,15 +12,7 @@ import pytest
 from streams.settings import Settings
 from streams.stack import Stack
 from streams.stack.kafka import api_versions_answered
-
-CLI = [sys.executable, "-c", "from streams.cli import main; main()"]
-
-
-def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *args], capture_output=True, text=True, check=False, timeout=300,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-    )  # fmt: skip
+from tests.integration.helpers import run_cli
 
 
 @pytest.fixture
@@ -44,7 +34,7 @@ def _free_port() -> int:
 def test_status_reports_every_service_healthy_with_its_log(
     stack: Stack, settings: Settings
 ) -> None:
-    result = _run("stack", "status")
+    result = run_cli("stack", "status")
 
     assert result.returncode == 0, result.stdout + result.stderr
     for service in ("kafka", "clickhouse", "prometheus"):
@@ -56,7 +46,7 @@ def test_status_reports_every_service_healthy_with_its_log(
 def test_up_twice_is_harmless(stack: Stack) -> None:
     pids = [s.pid for s in stack.status()]
 
-    result = _run("stack", "up")
+    result = run_cli("stack", "up")
 
     assert result.returncode == 0, result.stderr
     assert [s.pid for s in stack.status()] == pids
@@ -65,7 +55,7 @@ def test_up_twice_is_harmless(stack: Stack) -> None:
 def test_a_taken_port_is_named_with_what_to_do(held_port: int, tmp_path: Path) -> None:
     env = {"CONTROLFEED_PROMETHEUS_PORT": str(held_port), "CONTROLFEED_DATA_DIR": str(tmp_path)}
 
-    result = _run("stack", "up", "prometheus", env=env)
+    result = run_cli("stack", "up", "prometheus", env=env)
 
     assert result.returncode == 2
     assert f"port {held_port}" in result.stderr
@@ -80,7 +70,7 @@ def test_a_missing_program_names_its_package(tmp_path: Path) -> None:
         "CONTROLFEED_DATA_DIR": str(tmp_path),
     }
 
-    result = _run("stack", "up", "prometheus", env=env)
+    result = run_cli("stack", "up", "prometheus", env=env)
 
     assert result.returncode == 2
     assert "prometheus" in result.stderr and "apt-get install" in result.stderr
@@ -95,14 +85,14 @@ def test_missing_java_is_explained(tmp_path: Path) -> None:
         "CONTROLFEED_DATA_DIR": str(tmp_path),
     }
 
-    result = _run("stack", "up", "kafka", env=env)
+    result = run_cli("stack", "up", "kafka", env=env)
 
     assert result.returncode == 2
     assert "java" in result.stderr and "openjdk-17" in result.stderr
 
 
 def test_a_bad_setting_is_a_message_not_a_traceback() -> None:
-    result = _run("stack", "status", env={"CONTROLFEED_KAFKA_PORT": "ninety"})
+    result = run_cli("stack", "status", env={"CONTROLFEED_KAFKA_PORT": "ninety"})
 
     assert result.returncode == 2
     assert "kafka_port" in result.stderr
@@ -110,7 +100,7 @@ def test_a_bad_setting_is_a_message_not_a_traceback() -> None:
 
 
 def test_smoke_passes_against_the_stack(stack: Stack) -> None:
-    result = _run("smoke")
+    result = run_cli("smoke")
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 of 3 checks passed" in result.stdout
