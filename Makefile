@@ -14,8 +14,8 @@ demo: setup ## the main job: stack up, then the demo
 test: setup lint pytest ## the whole suite against the real services (what CI runs)
 
 lint: setup ## ruff (lint and format) and mypy
-	@.venv/bin/ruff check streams schemas sinks tests benchmarks
-	@.venv/bin/ruff format --check --quiet streams schemas sinks tests benchmarks
+	@.venv/bin/ruff check streams schemas sinks rules tests benchmarks
+	@.venv/bin/ruff format --check --quiet streams schemas sinks rules tests benchmarks
 	@.venv/bin/mypy
 
 pytest: setup ## pytest only; starts the services it needs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Iterator
 from typing import Any
 
@@ -92,3 +93,15 @@ def test_the_worker_image_runs_the_controlfeed_command(
     assert services["worker"]["command"][0] == "controlfeed"
     assert 'controlfeed = "streams.cli:main"' in (PROJECT_ROOT / "pyproject.toml").read_text()
     assert f"EXPOSE {defaults.metrics_port}" in dockerfile
+
+
+def test_the_worker_image_copies_every_package_the_project_ships() -> None:
+    dockerfile = (PROJECT_ROOT / "docker" / "worker" / "Dockerfile").read_text()
+    pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    packages = [
+        p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    ]
+
+    assert packages
+    for package in packages:
+        assert f"COPY {package} ./{package}" in dockerfile, f"the image lacks {package}/"

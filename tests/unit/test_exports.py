@@ -7,18 +7,19 @@ import pkgutil
 
 import pytest
 
+import rules
 import schemas
 import sinks
 import streams
 
 MODULES = sorted(
     info.name
-    for package in (streams, schemas, sinks)
+    for package in (streams, schemas, sinks, rules)
     for info in pkgutil.walk_packages(package.__path__, prefix=package.__name__ + ".")
 )
 
 
-@pytest.mark.parametrize("name", ["streams", "schemas", "sinks", *MODULES])
+@pytest.mark.parametrize("name", ["streams", "schemas", "sinks", "rules", *MODULES])
 def test_module_exports_are_complete(name: str) -> None:
     module = importlib.import_module(name)
 

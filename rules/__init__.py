@@ -1,0 +1,42 @@
+"""The rules of docs/rules.md as plain Python over explicit state, and their streaming engine.
+
+No Kafka, Faust or ClickHouse here: the worker (``streams/``) feeds envelopes
+in and takes alerts out. The public surface::
+
+    from rules import Engine, load_config, route, partition_for
+    config = load_config(settings.rules_file)            # defaults + optional override
+    copies = route(clean_event, config)                  # [(family, key), ...]
+    p = partition_for(family, key, partitions)           # stable across processes
+    engine = Engine(config, sources=[...])               # one per engine partition
+    alerts = engine.feed(envelope)                       # schemas.alerts.Alert objects
+    data = engine.snapshot(); Engine.restore(data, config)
+
+Modules: ``engine`` (buffer, watermark, order, dispatch), ``routing``,
+``config`` (+ ``defaults.toml``), ``state`` (snapshot), ``reference`` (risk
+areas and venues as of any time), one module per family (``venues``,
+``people``, ``checkpoints``, ``incidents``, ``patrol``, ``inspections``), the
+stateless ``events``, and helpers (``clock``, ``context``, ``alerting``,
+``exceptions``). docs/watermark.md explains the design.
+"""
+
+from rules.config import Place, RulesConfig, Thresholds, default_config, load_config
+from rules.engine import Engine
+from rules.exceptions import ConfigError, RulesError, SnapshotError
+from rules.routing import is_broadcast, partition_for, route
+from rules.state import EngineStats
+
+__all__ = [
+    "ConfigError",
+    "Engine",
+    "EngineStats",
+    "Place",
+    "RulesConfig",
+    "RulesError",
+    "SnapshotError",
+    "Thresholds",
+    "default_config",
+    "is_broadcast",
+    "load_config",
+    "partition_for",
+    "route",
+]
