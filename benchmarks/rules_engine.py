@@ -9,11 +9,14 @@ over the same lines, best of R runs interleaved, one core:
 - ingest: decode, pseudonymise, route and build the envelopes, keeping nothing;
 - the whole path on one core: the same, feeding one ``Engine`` every copy, a
   watermark marker every 100 records and idle markers at the end;
-- the engine alone (route and ``Engine`` over events already clean).
+- the engine alone (route and ``Engine`` over events already clean);
+- the engine topic: ``dump_envelope`` and ``load_envelope`` of every event copy
+  (what the worker adds between ingest and the engine when they are split).
 
 ``--gc-threshold N`` sets the collector's first threshold first (CPython's default
 is 700): the engine keeps ten minutes of events alive, and the default makes the
-collector walk them again and again. The worker's target is >= 50% of the
+collector walk them again and again. ``--tune-gc`` calls ``rules.tune_gc()`` (what
+the worker should do) after generating the scenario instead. The worker's target is >= 50% of the
 ``json.loads`` rate end to end.
 """
 
@@ -32,13 +35,15 @@ import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rules import Engine, RulesConfig, default_config, route
+from rules import Engine, RulesConfig, default_config, route, tune_gc
 from schemas.clean import (
     CleanEvent,
     EventRecord,
     Idle,
     ReferenceRecord,
     Watermark,
+    dump_envelope,
+    load_envelope,
     pseudonymise,
 )
 from schemas.decode import Rejected, decode
@@ -94,6 +99,17 @@ def _ingest(lines: Sequence[bytes], config: RulesConfig) -> int:
     return copies
 
 
+def _topic(events: Iterable[CleanEvent], config: RulesConfig) -> int:
+    copies = 0
+    for event in events:
+        if isinstance(event, RiskArea | Venue):
+            continue
+        for family, key in route(event, config):
+            load_envelope(dump_envelope(EventRecord(_EVENTS, family, key, event)))
+            copies += 1
+    return copies
+
+
 def _engine(events: Iterable[CleanEvent], config: RulesConfig) -> Engine:
     engine = Engine(config, sources=[_EVENTS, _REFERENCE])
     feed = engine.feed
@@ -130,7 +146,8 @@ def _best(stages: dict[str, Callable[[], object]], repeat: int) -> dict[str, flo
 @click.option("--events", default=100_000, show_default=True, help="Lines to generate.")
 @click.option("--repeat", default=3, show_default=True, help="Runs; the best counts.")
 @click.option("--gc-threshold", default=0, help="Set gc's first threshold (0: leave it).")
-def main(events: int, repeat: int, gc_threshold: int) -> None:
+@click.option("--tune-gc", "tune_gc_", is_flag=True, help="Call rules.tune_gc() before timing.")
+def main(events: int, repeat: int, gc_threshold: int, tune_gc_: bool) -> None:
     """Print lines/s of each stage and its share of the json.loads rate."""
     if gc_threshold:
         gc.set_threshold(gc_threshold, 20, 100)
@@ -139,6 +156,8 @@ def main(events: int, repeat: int, gc_threshold: int) -> None:
         path = Path(folder) / "bench.jsonl"
         generate_to(path, ScenarioOptions(seed=7, duration_s=3600, rate=events / 3600))
         lines = path.read_bytes().splitlines()
+    if tune_gc_:
+        tune_gc()
     clean = _clean(lines)
     engine = _engine(clean, config)
     stages: dict[str, Callable[[], object]] = {
@@ -147,6 +166,7 @@ def main(events: int, repeat: int, gc_threshold: int) -> None:
         "ingest (+pseudonymise+route)": lambda: _ingest(lines, config),
         "whole path (+engine)": lambda: _engine(_cleaned(lines), config),
         "engine alone (route+engine)": lambda: _engine(clean, config),
+        "engine topic (dump+load)": lambda: _topic(clean, config),
     }
     seconds = _best(stages, repeat)
     click.echo(

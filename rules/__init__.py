@@ -10,9 +10,10 @@ in and takes alerts out. The public surface::
     engine = Engine(config, sources=[...])               # one per engine partition
     alerts = engine.feed(envelope)                       # schemas.alerts.Alert objects
     data = engine.snapshot(); Engine.restore(data, config)
+    tune_gc()                                            # once at start: see rules.tuning
 
 Modules: ``engine`` (buffer, watermark, order, dispatch), ``routing``,
-``config`` (+ ``defaults.toml``), ``state`` (snapshot), ``reference`` (risk
+``config`` (+ ``defaults.toml``), ``state`` (snapshot), ``tuning`` (gc), ``reference`` (risk
 areas and venues as of any time), one module per family (``venues``,
 ``people``, ``checkpoints``, ``incidents``, ``patrol``, ``inspections``), the
 stateless ``events``, and helpers (``clock``, ``context``, ``alerting``,
@@ -24,6 +25,7 @@ from rules.engine import Engine
 from rules.exceptions import ConfigError, RulesError, SnapshotError
 from rules.routing import is_broadcast, partition_for, route
 from rules.state import EngineStats
+from rules.tuning import tune_gc
 
 __all__ = [
     "ConfigError",
@@ -39,4 +41,5 @@ __all__ = [
     "load_config",
     "partition_for",
     "route",
+    "tune_gc",
 ]

@@ -80,6 +80,8 @@ class Engine:
             self._buckets.setdefault(minute, []).append(key)
         self._late_before = -(2**62)
         self._sync_late_before()
+        self._last_event: object = None
+        self._last_time = 0
 
     @property
     def stats(self) -> EngineStats:
@@ -156,7 +158,11 @@ class Engine:
         if record.source not in self._sources:
             self._sources[record.source] = None
             self._holder = None
-        time = (event.event_time - _EPOCH) // _ONE_US
+        if event is self._last_event:  # the next copy of the same event (route's copies)
+            time = self._last_time
+        else:  # aware datetimes with pydantic's tzinfo: about 1.5 us, worth saving
+            time = (event.event_time - _EPOCH) // _ONE_US
+            self._last_event, self._last_time = event, time
         minute = time // _MINUTE
         if minute >= self._forget_minute:
             seen[seen_key] = minute
@@ -265,7 +271,8 @@ class Engine:
 
     def _release(self, drain: bool) -> None:
         st = self._state
-        buffer, families, ctx = st.buffer, self._families, self._ctx
+        buffer, ctx = st.buffer, self._ctx
+        handlers = {name: family.on_event for name, family in self._families.items()}
         limit = st.watermark
         last: tuple[int, str] | None = None
         count = 0
@@ -274,7 +281,7 @@ class Engine:
             if not drain and (limit is None or top[0] >= limit):
                 break
             time, event_id, _, family, key, event = heappop(buffer)
-            families[family].on_event(ctx, key, event, time)
+            handlers[family](ctx, key, event, time)
             last = (time, event_id)
             count += 1
         if last is not None:

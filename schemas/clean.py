@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic_core import to_json
 
 from schemas.feeds import (
     CheckpointScan,
@@ -174,13 +175,27 @@ def _trusted(model: type[_M], values: dict[str, Any]) -> _M:
     times faster; this runs for every scan). Only for values taken from a
     validated feed model plus pseudonyms and masks made here; ``values`` must
     list every field in declaration order (serialisation follows it).
+
+    Every instance shares one fields-set per model (all fields are always set):
+    the models are frozen, so nothing adds to it in place (``model_copy`` copies
+    it first), and the engine's buffer holds one tracked set fewer per event.
     """
-    instance = model.__new__(model)
-    object.__setattr__(instance, "__dict__", values)
-    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
-    object.__setattr__(instance, "__pydantic_extra__", None)
-    object.__setattr__(instance, "__pydantic_private__", None)
+    instance = _new(model)
+    _set(instance, "__dict__", values)
+    _set(instance, "__pydantic_fields_set__", _ALL_FIELDS[model])
+    _set(instance, "__pydantic_extra__", None)
+    _set(instance, "__pydantic_private__", None)
     return instance
+
+
+_new: Final = object.__new__
+_set: Final = object.__setattr__
+
+
+_ALL_FIELDS: Final[dict[type[BaseModel], set[str]]] = {
+    model: set(model.model_fields) for model in (CleanCheckpointScan, CleanVenueScan)
+}
+"""The fields set shared by every trusted instance of a clean scan model."""
 
 
 def _person(person_id: str | None, key: bytes) -> tuple[str | None, str | None]:
@@ -262,7 +277,7 @@ class EventRecord:
     """The rule family this copy is for."""
     key: str
     """The family's key: venue id, person key, checkpoint, incident, site or inspected venue."""
-    event: RuleEvent
+    event: Annotated[RuleEvent, Field(discriminator="feed")]
     """The pseudonymised event."""
     kind: Literal["event"] = "event"
     """Tells envelopes apart on the engine topic."""
@@ -274,7 +289,7 @@ class ReferenceRecord:
 
     source: str
     """The input topic-partition it was read from."""
-    record: RiskArea | Venue
+    record: Annotated[RiskArea | Venue, Field(discriminator="feed")]
     """The reference record."""
     kind: Literal["reference"] = "reference"
     """Tells envelopes apart on the engine topic."""
@@ -315,11 +330,40 @@ _CLEAN: Final[TypeAdapter[CleanEvent]] = TypeAdapter(
 
 def dump_envelope(envelope: Envelope) -> bytes:
     """The JSON form of an envelope for the engine topic (UTF-8 bytes)."""
+    if isinstance(envelope, EventRecord):
+        return _event_record_json(envelope)
     return _ENVELOPES.dump_json(envelope, exclude_none=True)
+
+
+def _event_record_json(record: EventRecord) -> bytes:
+    """``_ENVELOPES.dump_json(record, exclude_none=True)``, byte for byte, in half the time.
+
+    Ingest writes one per event copy: pydantic's serializer for the union of
+    envelopes costs as much again as the event's own, so the few fixed fields
+    are joined around the event's JSON here (same field order, same string
+    escaping: ``pydantic_core.to_json``). ``test_rules_clean.py`` compares both.
+    """
+    event = record.event
+    return b"".join(
+        (
+            b'{"source":',
+            to_json(record.source),
+            b',"family":',
+            to_json(record.family),
+            b',"key":',
+            to_json(record.key),
+            b',"event":',
+            event.__pydantic_serializer__.to_json(event, exclude_none=True),
+            b',"kind":"event"}',
+        )
+    )
 
 
 def load_envelope(raw: bytes | str) -> Envelope:
     """An envelope read back from the engine topic; validates everything again.
+
+    The event inside is chosen by its ``feed`` (a discriminated union), not by
+    trying each model in turn: half the time, the same result.
 
     Raises ``pydantic.ValidationError`` for anything ``dump_envelope`` did not
     write: the engine topic is internal, so that is a bug, not bad input.

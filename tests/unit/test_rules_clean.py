@@ -10,6 +10,7 @@ import pytest
 
 from schemas import decode
 from schemas.clean import (
+    _ENVELOPES,
     CleanCheckpointScan,
     CleanVenueScan,
     Envelope,
@@ -115,3 +116,14 @@ def test_every_envelope_survives_its_json_form() -> None:
     ]
 
     assert [load_envelope(dump_envelope(e)) for e in envelopes] == envelopes
+
+
+@pytest.mark.parametrize("source", ["feeds.venue-scans/3", 'odd "source" \\ é\n\u2028'])
+def test_event_records_dump_exactly_as_the_envelope_adapter_does(source: str) -> None:
+    scans = [clean(s) for s in _scans()]
+    patrol = clean(checkin("p1", 0))
+    lean = clean(venue_scan("v1", 0, person_id=None, temperature_c=None, mask=None))
+    records = [EventRecord(source, "person", 'ké"y', e) for e in [*scans, patrol, lean]]
+
+    for record in records:
+        assert dump_envelope(record) == _ENVELOPES.dump_json(record, exclude_none=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import pytest
 
 from schemas import is_valid_id, mask_id, mask_phone, pseudonym, redact
@@ -54,6 +57,13 @@ def test_pseudonym_is_keyed_hmac_sha256_hex() -> None:
     assert len(key_a) == 64 and int(key_a, 16) >= 0
     assert key_a == pseudonym("11010519491231002X", b"secret-a")
     assert key_a != pseudonym("11010519491231002X", b"secret-b")
+
+
+@pytest.mark.parametrize("key", [b"k", b"secret-a", bytes(range(64)), b"x" * 65, b"\xff" * 200])
+def test_pseudonym_equals_the_standard_hmac(key: bytes) -> None:
+    for value in ("11010519491231002X", "13812345678", "", "é"):
+        expected = hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+        assert pseudonym(value, key) == expected
 
 
 def test_pseudonym_refuses_an_empty_key() -> None:
