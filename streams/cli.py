@@ -27,6 +27,7 @@ from streams.smoke import SmokeResult, run_smoke
 from streams.stack import SERVICE_NAMES, KafkaRelease, ServiceStatus, Stack
 from streams.topics import topics
 from streams.validate import validate
+from streams.worker.command import worker
 
 __all__ = ["cli", "main"]
 
@@ -135,6 +136,7 @@ cli.add_command(generate)
 cli.add_command(replay)
 cli.add_command(topics)
 cli.add_command(validate)
+cli.add_command(worker)
 
 
 def _print_status(statuses: Sequence[ServiceStatus]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["PROJECT_ROOT", "Settings"]
@@ -68,10 +68,23 @@ class Settings(BaseSettings):
     """Output topic of alerts."""
     topic_dead_letter: str = "feeds.dead-letter"
     """Output topic of bad input, with the reason and source coordinates in headers."""
+    topic_engine: str = "controlfeed.engine"
+    """Internal topic from the worker's ingest stage to its rules engines (``docs/worker.md``)."""
     topic_partitions: int = Field(default=6, ge=1)
     """Partitions of every topic ``controlfeed topics create`` declares."""
     topic_replication_factor: int = Field(default=1, ge=1)
     """Replication factor of those topics; 1 suits the single local broker."""
+
+    engine_partitions: int = Field(default=6, ge=1)
+    """Partitions of the engine topic: one ``rules.Engine`` runs per partition."""
+    worker_group: str = "controlfeed-worker"
+    """Consumer group (Faust app id) of ``controlfeed worker``; workers sharing it share work."""
+    pseudonym_key: SecretStr | None = None
+    """Secret HMAC key that turns ID numbers into ``person_key``; never logged or stored."""
+    pseudonym_key_file: Path | None = None
+    """File holding the pseudonym key (used when ``pseudonym_key`` is unset)."""
+    rules_file: Path | None = None
+    """TOML file of rule thresholds and places laid over ``rules/defaults.toml``."""
 
     data_dir: Path = PROJECT_ROOT / ".stack"
     """Data, logs and pid files of the local stack, one folder per service."""

@@ -1,0 +1,59 @@
+"""The engine stage: one ``rules.Engine`` per engine-topic partition, alerts out.
+
+Called by the worker's engine agent for every record of the engine topic, in
+each partition's order. ``EngineStage.handle`` loads the envelope, feeds the
+partition's engine (created on first use, declared with every input source so
+that a source not read yet holds the watermark) and returns the alerts as
+``(key, value)`` for the alerts topic: the key is the subject's id (venue,
+checkpoint, site, incident, or the ``person_key``), the value the alert's JSON.
+A record that is not an envelope is a bug in ingest: ``pydantic.ValidationError``
+propagates and stops the worker rather than skipping input silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rules import Engine, RulesConfig
+from schemas.alerts import Alert
+from schemas.clean import load_envelope
+
+__all__ = ["EngineStage", "alert_key"]
+
+
+def alert_key(alert: Alert) -> bytes:
+    """The alerts-topic key of ``alert``: its subject's id, so one subject stays in order."""
+    ids = {
+        "person": alert.person_key,
+        "venue": alert.venue_id,
+        "checkpoint": alert.checkpoint_id,
+        "site": alert.site_id,
+        "incident": alert.incident_id,
+    }
+    return (ids[alert.subject] or alert.alert_id).encode()
+
+
+class EngineStage:
+    """The engines of the partitions this worker holds; see the module docstring."""
+
+    def __init__(self, config: RulesConfig, sources: Iterable[str]) -> None:
+        """``sources``: every input ``topic/partition`` of the pipeline."""
+        self._config = config
+        self._sources = tuple(sources)
+        self.engines: dict[int, Engine] = {}
+
+    def engine(self, partition: int) -> Engine:
+        """The engine of ``partition``, created empty on first use."""
+        engine = self.engines.get(partition)
+        if engine is None:
+            engine = self.engines[partition] = Engine(self._config, sources=self._sources)
+        return engine
+
+    def drop(self, partition: int) -> None:
+        """Forget ``partition``'s engine (called when the partition is revoked)."""
+        self.engines.pop(partition, None)
+
+    def handle(self, partition: int, value: bytes) -> list[tuple[bytes, bytes]]:
+        """The alerts (key, JSON) that one engine-topic record of ``partition`` causes."""
+        alerts = self.engine(partition).feed(load_envelope(value))
+        return [(alert_key(a), a.model_dump_json().encode()) for a in alerts]

@@ -1,0 +1,179 @@
+"""The ingest stage: one raw Kafka record in, what to send to Kafka out.
+
+Called by the worker's ingest agent for every record of the five input
+topics, in each partition's order. ``Ingest.handle`` decodes the value
+(``schemas.decode``), turns bad input (and a valid event on another feed's
+topic, ``wrong_topic``) into a dead letter that keeps the original key, value
+and headers, pseudonymises scans with the HMAC key (raw ID and phone numbers
+go no further), routes each event to its engine partitions
+(``rules.route`` / ``rules.partition_for``) and broadcasts reference records.
+Markers (``Watermark``, ``Idle``) are built by ``markers`` and ``idle``.
+Pure Python; it never raises on bad input, and raises ``ValueError`` only for
+an empty key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rules import RulesConfig, partition_for, route
+from schemas.clean import (
+    Envelope,
+    EventRecord,
+    Idle,
+    ReferenceRecord,
+    Watermark,
+    dump_envelope,
+    pseudonymise,
+)
+from schemas.decode import Rejected, decode
+from schemas.feeds import RiskArea, Venue
+from streams.worker.deadletter import WRONG_TOPIC, dead_letter_headers
+from streams.worker.idleness import SourceTracker
+
+__all__ = ["DeadLetterOut", "EngineOut", "Ingest", "RawRecord", "source_name"]
+
+
+def source_name(topic: str, partition: int) -> str:
+    """The name of an input source as the engines know it: ``topic/partition``."""
+    return f"{topic}/{partition}"
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One record as read from an input topic."""
+
+    topic: str
+    """The input topic."""
+    partition: int
+    """Its partition."""
+    offset: int
+    """Its offset."""
+    key: bytes | None
+    """The original key (not trusted, kept for dead letters)."""
+    value: bytes
+    """The original value."""
+    headers: list[tuple[str, bytes]]
+    """The original headers."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterOut:
+    """A record for the dead-letter topic: original key and value, headers extended."""
+
+    key: bytes | None
+    """The original key."""
+    value: bytes
+    """The original value, unchanged."""
+    headers: list[tuple[str, bytes]]
+    """The original headers plus ``controlfeed.error.*``."""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOut:
+    """A record for one partition of the engine topic."""
+
+    partition: int
+    """The engine partition."""
+    key: bytes | None
+    """``family:key`` for event copies, None for markers and reference records."""
+    value: bytes
+    """The envelope's JSON (``schemas.clean.dump_envelope``)."""
+
+
+class Ingest:
+    """Decode, dead-letter, pseudonymise and route; see the module docstring."""
+
+    def __init__(
+        self,
+        feed_topics: dict[str, str],
+        key: bytes,
+        config: RulesConfig,
+        partitions: int,
+        tracker: SourceTracker,
+    ) -> None:
+        """``feed_topics``: topic of each feed; ``key``: the pseudonym secret;
+        ``partitions``: engine-topic partitions; ``tracker``: shared with the timer."""
+        if not key:
+            raise ValueError("ingest needs a non-empty pseudonym key")
+        self._feed_of = {topic: feed for feed, topic in feed_topics.items()}
+        self._key = key
+        self._config = config
+        self._partitions = partitions
+        self.tracker = tracker
+
+    def handle(self, record: RawRecord, now: float) -> DeadLetterOut | list[EngineOut]:
+        """The dead letter of ``record``, or the engine records it becomes."""
+        source = source_name(record.topic, record.partition)
+        decoded = decode(record.value)
+        if not isinstance(decoded, Rejected) and decoded.feed != self._feed_of.get(record.topic):
+            decoded = Rejected(reason=WRONG_TOPIC, feed=decoded.feed)
+        if isinstance(decoded, Rejected):
+            self.tracker.seen(source, record.offset, None, now)
+            headers = dead_letter_headers(
+                record.headers, decoded.reason, record.topic, record.partition, record.offset
+            )
+            return DeadLetterOut(record.key, record.value, headers)
+        clean = pseudonymise(decoded, self._key)
+        out = self._revive(source, clean.event_time)
+        if isinstance(clean, RiskArea | Venue):  # what rules.is_broadcast tells apart
+            envelope = dump_envelope(ReferenceRecord(source, clean))
+            out += [EngineOut(p, None, envelope) for p in range(self._partitions)]
+        else:
+            out += [
+                EngineOut(
+                    partition_for(family, key, self._partitions),
+                    f"{family}:{key}".encode(),
+                    dump_envelope(EventRecord(source, family, key, clean)),
+                )
+                for family, key in route(clean, self._config)
+            ]
+        self.tracker.seen(source, record.offset, clean.event_time, now)
+        return out
+
+    def _revive(self, source: str, time: datetime) -> list[EngineOut]:
+        """A watermark marker that makes an idle source active again, sent before its record.
+
+        Without it an engine whose sources are all idle would drain the record at
+        once, before the records of other sources that come back with it. The
+        marker carries the source's highest time so far (``time``, the record's
+        own, if it had none): on time for the record, since the effective
+        watermark stays ``allowed_lateness_s`` below.
+        """
+        progress = self.tracker.sources.get(source)
+        if progress is None or not progress.idle:
+            return []
+        announced = progress.max_time or time
+        self.tracker.sent(source, announced)
+        return self._broadcast(Watermark(source, announced))
+
+    def wake(self, source: str) -> list[EngineOut]:
+        """Watermark markers reviving an idle ``source`` with records waiting (timer).
+
+        Sent as soon as the records are seen in Kafka, before ingest reads them,
+        so the source holds the watermark while the other sources move on.
+        """
+        progress = self.tracker.sources[source]
+        if progress.max_time is None:
+            return []
+        progress.idle = False
+        self.tracker.sent(source, progress.max_time)
+        return self._broadcast(Watermark(source, progress.max_time))
+
+    def markers(self) -> list[EngineOut]:
+        """Watermark markers, to every engine partition, for sources whose time moved."""
+        out: list[EngineOut] = []
+        for source, time in self.tracker.due_watermarks():
+            out.extend(self._broadcast(Watermark(source, time)))
+            self.tracker.sent(source, time)
+        return out
+
+    def idle(self, source: str) -> list[EngineOut]:
+        """The idle marker of ``source`` to every engine partition (watermarks first)."""
+        self.tracker.mark_idle(source)
+        return self._broadcast(Idle(source))
+
+    def _broadcast(self, envelope: Envelope) -> list[EngineOut]:
+        value = dump_envelope(envelope)
+        return [EngineOut(p, None, value) for p in range(self._partitions)]
