@@ -19,10 +19,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from streams.alerts import alerts
+from streams.demo import SAMPLE, DemoResult, demo_key_file, run_demo
 from streams.exceptions import ControlfeedError
 from streams.replay import replay
 from streams.scenario.command import generate
-from streams.settings import Settings
+from streams.settings import PROJECT_ROOT, Settings
 from streams.smoke import SmokeResult, run_smoke
 from streams.stack import SERVICE_NAMES, KafkaRelease, ServiceStatus, Stack
 from streams.topics import topics
@@ -117,21 +119,54 @@ def smoke(ctx: click.Context) -> None:
 @cli.command()
 @click.pass_context
 def demo(ctx: click.Context) -> None:
-    """The main job: bring the stack up and run the smoke pass."""
+    """The main job: stack up, smoke pass, then the sample scenario through a worker."""
     settings = _settings(ctx)
     with _out.status("starting the stack (the first start fetches Kafka)..."):
         statuses = Stack(settings).up()
     _print_status(statuses)
     ok = _print_smoke(run_smoke(settings))
     _out.print(
-        "\nThe stack keeps running: `controlfeed stack status` shows it, "
-        "`controlfeed stack down` stops it."
+        f"\n[bold]The sample scenario[/] ({SAMPLE.relative_to(PROJECT_ROOT)}) through a worker; "
+        f"the demo's throwaway pseudonym key is {demo_key_file(settings)}."
     )
+    with _out.status("worker running; replaying the sample and waiting for its alerts..."):
+        result = run_demo(settings)
+    ok = _print_demo(result) and ok
+    _out.print(_WATCH_LIVE.format(key=demo_key_file(settings), sample=SAMPLE), soft_wrap=True)
     if not ok:
         sys.exit(1)
 
 
+_WATCH_LIVE = """
+The stack keeps running (`controlfeed stack status`, `controlfeed stack down`).
+To watch alerts live:
+  CONTROLFEED_PSEUDONYM_KEY_FILE={key} .venv/bin/controlfeed worker   # terminal 1
+  .venv/bin/controlfeed alerts --follow                                # terminal 2
+  .venv/bin/controlfeed replay {sample} --speed 600                    # terminal 3"""
+
+
+def _print_demo(result: DemoResult) -> bool:
+    table = Table(title="alerts per rule (distinct alert ids)", title_justify="left")
+    for column in ("rule", "severity", "alerts", "labelled"):
+        table.add_column(column, justify="right" if column in ("alerts", "labelled") else "left")
+    for rule, severity in sorted(set(result.found) | set(result.expected)):
+        found, want = result.found[(rule, severity)], result.expected[(rule, severity)]
+        colour = "green" if found == want else "red"
+        table.add_row(rule, severity, f"[{colour}]{found}[/]", str(want))
+    _out.print(table)
+    total, labelled = sum(result.found.values()), sum(result.expected.values())
+    verdict = (
+        "[green]equal to the labels[/]" if result.matches else "[red]differs from the labels[/]"
+    )
+    _out.print(
+        f"demo: {total} alerts, {labelled} labelled: {verdict} (worker log {result.worker_log})",
+        soft_wrap=True,
+    )
+    return result.matches
+
+
 # Commands that live in their own modules are registered here, one line each.
+cli.add_command(alerts)
 cli.add_command(generate)
 cli.add_command(replay)
 cli.add_command(topics)

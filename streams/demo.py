@@ -1,0 +1,180 @@
+"""The main job (``controlfeed demo``): the sample scenario through the real pipeline.
+
+Called by the CLI after ``stack up`` and the smoke pass. Starts a worker in
+the background (with the demo's throwaway pseudonym key, kept under the data
+folder so reruns give the same alert ids), replays the checked-in sample as
+fast as possible, waits until the alerts topic stops growing, and compares
+the distinct alerts per rule with the sample's labels. The worker is stopped
+at the end. A worker that dies or never gets ready is a ``ControlfeedError``
+carrying the end of its log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+from streams.exceptions import ControlfeedError
+from streams.settings import PROJECT_ROOT, Settings
+from streams.stack.process import tail
+
+__all__ = ["SAMPLE", "DemoResult", "demo_key_file", "run_demo"]
+
+SAMPLE = PROJECT_ROOT / "data" / "sample" / "scenario.jsonl"
+"""The checked-in scenario the demo replays; its labels sit beside it."""
+
+_CLI = [sys.executable, "-c", "from streams.cli import main; main()"]
+RuleSeverity = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo saw, for the CLI's report."""
+
+    found: Counter[RuleSeverity]
+    """Distinct alerts (by alert_id) in the alerts topic, per (rule, severity)."""
+    expected: Counter[RuleSeverity]
+    """The sample's labelled alerts, per (rule, severity)."""
+    worker_log: Path
+    """The demo worker's log."""
+
+    @property
+    def matches(self) -> bool:
+        """True when every rule and severity has exactly the labelled count."""
+        return self.found == self.expected
+
+
+def demo_key_file(settings: Settings) -> Path:
+    """The demo's throwaway pseudonym key, created once under the data folder."""
+    path = settings.data_dir / "demo" / "pseudonym.key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32) + "\n")
+        path.chmod(0o600)
+    return path
+
+
+def run_demo(settings: Settings) -> DemoResult:
+    """Worker up, sample replayed, alerts counted, worker stopped; raises ``ControlfeedError``."""
+    home = settings.data_dir / "demo"
+    log = home / "worker.log"
+    env = {**os.environ, "CONTROLFEED_PSEUDONYM_KEY_FILE": str(demo_key_file(settings))}
+    with log.open("ab") as out:
+        worker = subprocess.Popen(
+            [*_CLI, "worker", "--datadir", str(home / "faust")],
+            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        _wait_ready(worker, log, timeout=120)
+        before = _alert_count(settings)
+        replay = subprocess.run([*_CLI, "replay", "--no-progress", str(SAMPLE)], check=False)
+        if replay.returncode != 0:
+            raise ControlfeedError("replaying the sample failed (see above)")
+        _wait_settled(settings, worker, log, above=before, timeout=180)
+        found = _distinct_alerts(settings)
+    finally:
+        _stop(worker)
+    return DemoResult(found, _expected(), log)
+
+
+def _wait_ready(worker: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise ControlfeedError(f"the demo worker exited:\n{tail(log, 30)}", hint=f"See {log}.")
+        if log.exists() and b"Ready" in log.read_bytes():
+            return
+        time.sleep(0.2)
+    raise ControlfeedError(f"the demo worker was not ready in {timeout:.0f} s", hint=f"See {log}.")
+
+
+def _alert_count(settings: Settings) -> int:
+    return sum(high - low for _, low, high in _offsets(settings))
+
+
+def _wait_settled(
+    settings: Settings, worker: subprocess.Popen[bytes], log: Path, above: int, timeout: float
+) -> None:
+    """Until the alerts topic holds more than ``above`` records and has not grown for 6 s."""
+    deadline, last, since = time.monotonic() + timeout, -1, time.monotonic()
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise ControlfeedError(f"the demo worker exited:\n{tail(log, 30)}", hint=f"See {log}.")
+        count = _alert_count(settings)
+        if count != last:
+            last, since = count, time.monotonic()
+        elif count > above and time.monotonic() - since > 6:
+            return
+        time.sleep(0.5)
+
+
+def _consumer(settings: Settings) -> Consumer:
+    return Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap_servers,
+            "group.id": "controlfeed-demo-reader",
+            "enable.auto.commit": False,
+        }
+    )
+
+
+def _offsets(settings: Settings) -> list[tuple[int, int, int]]:
+    """(partition, low, high) of each partition of the alerts topic; empty before it exists."""
+    consumer = _consumer(settings)
+    try:
+        meta = consumer.list_topics(settings.topic_alerts, timeout=10).topics[settings.topic_alerts]
+        if meta.error is not None:
+            return []
+        return [
+            (
+                p,
+                *consumer.get_watermark_offsets(
+                    TopicPartition(settings.topic_alerts, p), timeout=10
+                ),
+            )
+            for p in meta.partitions
+        ]
+    except KafkaException:
+        return []
+    finally:
+        consumer.close()
+
+
+def _distinct_alerts(settings: Settings) -> Counter[RuleSeverity]:
+    """Distinct alerts (by alert_id) now in the alerts topic, per (rule, severity)."""
+    ranges = [(p, low, high) for p, low, high in _offsets(settings) if high > low]
+    consumer = _consumer(settings)
+    consumer.assign([TopicPartition(settings.topic_alerts, p, low) for p, low, _ in ranges])
+    left, seen = sum(high - low for _, low, high in ranges), {}
+    while left:
+        msg = consumer.poll(10)
+        if msg is None:
+            break
+        left -= 1
+        alert = json.loads(msg.value() or b"{}")
+        seen[alert["alert_id"]] = (alert["rule"], alert["severity"])
+    consumer.close()
+    return Counter(seen.values())
+
+
+def _expected() -> Counter[RuleSeverity]:
+    labels = json.loads(SAMPLE.with_suffix(".labels.json").read_text())
+    return Counter((a["rule"], a["severity"]) for a in labels["alerts"])
+
+
+def _stop(worker: subprocess.Popen[bytes]) -> None:
+    worker.terminate()
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait(timeout=10)
