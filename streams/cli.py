@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from streams.alerts import alerts
-from streams.demo import SAMPLE, DemoResult, demo_key_file, run_demo
+from streams.demo import SAMPLE, DemoResult, run_demo
 from streams.exceptions import ControlfeedError
 from streams.replay import replay
 from streams.scenario.command import generate
@@ -126,13 +126,13 @@ def demo(ctx: click.Context) -> None:
     _print_status(statuses)
     ok = _print_smoke(run_smoke(settings))
     _out.print(
-        f"\n[bold]The sample scenario[/] ({SAMPLE.relative_to(PROJECT_ROOT)}) through a worker; "
-        f"the demo's throwaway pseudonym key is {demo_key_file(settings)}."
+        f"\n[bold]The sample scenario[/] ({SAMPLE.relative_to(PROJECT_ROOT)}) through a worker "
+        "on topics of this run, with a throwaway pseudonym key (--demo-key)."
     )
     with _out.status("worker running; replaying the sample and waiting for its alerts..."):
         result = run_demo(settings)
     ok = _print_demo(result) and ok
-    _out.print(_WATCH_LIVE.format(key=demo_key_file(settings), sample=SAMPLE), soft_wrap=True)
+    _out.print(_WATCH_LIVE.format(sample=SAMPLE), soft_wrap=True)
     if not ok:
         sys.exit(1)
 
@@ -140,7 +140,7 @@ def demo(ctx: click.Context) -> None:
 _WATCH_LIVE = """
 The stack keeps running (`controlfeed stack status`, `controlfeed stack down`).
 To watch alerts live:
-  CONTROLFEED_PSEUDONYM_KEY_FILE={key} .venv/bin/controlfeed worker   # terminal 1
+  .venv/bin/controlfeed worker --demo-key                             # terminal 1
   .venv/bin/controlfeed alerts --follow                                # terminal 2
   .venv/bin/controlfeed replay {sample} --speed 600                    # terminal 3"""
 

@@ -1,33 +1,36 @@
 """The main job (``controlfeed demo``): the sample scenario through the real pipeline.
 
-Called by the CLI after ``stack up`` and the smoke pass. Starts a worker in
-the background (with the demo's throwaway pseudonym key, kept under the data
-folder so reruns give the same alert ids), replays the checked-in sample as
-fast as possible, waits until the alerts topic stops growing, and compares
-the distinct alerts per rule with the sample's labels. The worker is stopped
-at the end. A worker that dies or never gets ready is a ``ControlfeedError``
-carrying the end of its log.
+Called by the CLI after ``stack up`` and the smoke pass. Every run gets topics
+and a consumer group of its own (``demo.<run>.*``), so earlier runs, other
+checkouts and the production topics never mix into its count. It starts a
+worker in the background with a throwaway pseudonym key (``--demo-key``),
+replays the checked-in sample as fast as possible, waits until the alerts
+topic stops growing, and compares the distinct alerts per rule with the
+sample's labels; then it stops the worker and deletes the run's topics. A
+worker that dies or never gets ready is a ``ControlfeedError`` carrying the
+end of its log.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
+from kafka import KafkaAdminClient
 
 from streams.exceptions import ControlfeedError
 from streams.settings import PROJECT_ROOT, Settings
 from streams.stack.process import tail
 
-__all__ = ["SAMPLE", "DemoResult", "demo_key_file", "run_demo"]
+__all__ = ["SAMPLE", "DemoResult", "demo_settings", "run_demo"]
 
 SAMPLE = PROJECT_ROOT / "data" / "sample" / "scenario.jsonl"
 """The checked-in scenario the demo replays; its labels sit beside it."""
@@ -53,37 +56,61 @@ class DemoResult:
         return self.found == self.expected
 
 
-def demo_key_file(settings: Settings) -> Path:
-    """The demo's throwaway pseudonym key, created once under the data folder."""
-    path = settings.data_dir / "demo" / "pseudonym.key"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32) + "\n")
-        path.chmod(0o600)
-    return path
+def demo_settings(settings: Settings, run: str) -> Settings:
+    """``settings`` with topics (``demo.<run>.<name>``) and a consumer group of the run."""
+    update: dict[str, object] = {
+        field: f"demo.{run}.{getattr(settings, field)}" for field in settings.topic_fields()
+    }
+    update["worker_group"] = f"controlfeed-demo-{run}"
+    return settings.model_copy(update=update)
 
 
 def run_demo(settings: Settings) -> DemoResult:
-    """Worker up, sample replayed, alerts counted, worker stopped; raises ``ControlfeedError``."""
+    """Worker up, sample replayed, alerts counted, worker stopped, topics deleted.
+
+    Raises ``ControlfeedError`` when the worker dies, is never ready, or replay fails.
+    """
+    run = uuid.uuid4().hex[:8]
+    settings = demo_settings(settings, run)
     home = settings.data_dir / "demo"
+    home.mkdir(parents=True, exist_ok=True)
     log = home / "worker.log"
-    env = {**os.environ, "CONTROLFEED_PSEUDONYM_KEY_FILE": str(demo_key_file(settings))}
+    log.write_bytes(b"")
+    env = {**os.environ, **settings.to_env()}
     with log.open("ab") as out:
         worker = subprocess.Popen(
-            [*_CLI, "worker", "--datadir", str(home / "faust")],
+            [*_CLI, "worker", "--demo-key", "--datadir", str(home / "faust")],
             cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
         _wait_ready(worker, log, timeout=120)
         before = _alert_count(settings)
-        replay = subprocess.run([*_CLI, "replay", "--no-progress", str(SAMPLE)], check=False)
+        replay = subprocess.run(
+            [*_CLI, "replay", "--no-progress", str(SAMPLE)], env=env, check=False
+        )
         if replay.returncode != 0:
             raise ControlfeedError("replaying the sample failed (see above)")
         _wait_settled(settings, worker, log, above=before, timeout=180)
         found = _distinct_alerts(settings)
     finally:
         _stop(worker)
+        _delete_run_topics(settings, run)
     return DemoResult(found, _expected(), log)
+
+
+def _delete_run_topics(settings: Settings, run: str) -> None:
+    """Remove the run's topics, and the one Faust declared for its group."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        mine = [
+            t
+            for t in admin.list_topics()
+            if t.startswith(f"demo.{run}.") or t.startswith(f"{settings.worker_group}-")
+        ]
+        if mine:
+            admin.delete_topics(mine)
+    finally:
+        admin.close()
 
 
 def _wait_ready(worker: subprocess.Popen[bytes], log: Path, timeout: float) -> None:

@@ -107,6 +107,28 @@ class Settings(BaseSettings):
             "venue": self.topic_venues,
         }
 
+    def topic_fields(self) -> list[str]:
+        """The names of the settings that name a topic (``topic_alerts`` ...)."""
+        counts = ("topic_partitions", "topic_replication_factor")
+        return [f for f in type(self).model_fields if f.startswith("topic_") and f not in counts]
+
+    def to_env(self) -> dict[str, str]:
+        """``CONTROLFEED_*`` variables that rebuild these settings in a child process.
+
+        Called by commands that start other controlfeed processes (the demo's
+        worker). Unset optional settings are left out; a set secret is passed
+        as its value, so keep the result away from logs.
+        """
+        env: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"CONTROLFEED_{name.upper()}"] = str(value)
+        return env
+
     @property
     def stack_clickhouse_url(self) -> str:
         """Native-protocol URL of the local stack's ClickHouse server."""

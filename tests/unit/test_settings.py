@@ -45,3 +45,19 @@ def test_data_dir_is_configurable(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     monkeypatch.setenv("CONTROLFEED_DATA_DIR", str(tmp_path))
 
     assert Settings().data_dir == tmp_path
+
+
+def test_to_env_rebuilds_the_same_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    original = Settings(data_dir=tmp_path, kafka_port=19092, topic_alerts="demo.x.alerts")
+
+    for name, value in original.to_env().items():
+        monkeypatch.setenv(name, value)
+
+    assert Settings() == original
+
+
+def test_topic_fields_name_topics_only() -> None:
+    fields = Settings().topic_fields()
+
+    assert "topic_alerts" in fields and "topic_engine" in fields
+    assert "topic_partitions" not in fields and "topic_replication_factor" not in fields
