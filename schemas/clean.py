@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter
 from pydantic_core import to_json
 
 from schemas.feeds import (
@@ -42,7 +42,7 @@ from schemas.feeds import (
     Venue,
     VenueScan,
 )
-from schemas.fields import EventId, HealthCode, Identifier, Temperature, Time
+from schemas.fields import RECORD_CONFIG, EventId, HealthCode, Identifier, Temperature, Time
 from schemas.identity import mask_id, mask_phone, pseudonym
 
 __all__ = [
@@ -83,13 +83,7 @@ FAMILIES: Final[tuple[Family, ...]] = (
 
 
 class _Clean(BaseModel):
-    model_config = ConfigDict(
-        strict=True,
-        frozen=True,
-        extra="ignore",
-        allow_inf_nan=False,
-        use_attribute_docstrings=True,
-    )
+    model_config = RECORD_CONFIG
 
 
 class CleanCheckpointScan(_Clean):

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from schemas.fields import (
+    RECORD_CONFIG,
     AreaCode,
     EventId,
     HealthCode,
@@ -93,13 +94,7 @@ VenueType = Literal[
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(
-        strict=True,
-        frozen=True,
-        extra="ignore",
-        allow_inf_nan=False,
-        use_attribute_docstrings=True,
-    )
+    model_config = RECORD_CONFIG
 
 
 class Travel(_Record):

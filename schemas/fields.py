@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, Field, GetCoreSchemaHandler, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    StringConstraints,
+)
 from pydantic_core import core_schema
 
 from schemas.identity import is_valid_id
 
 __all__ = [
+    "RECORD_CONFIG",
     "AreaCode",
     "EventId",
     "HealthCode",
@@ -26,6 +34,16 @@ __all__ = [
     "Temperature",
     "Time",
 ]
+
+
+RECORD_CONFIG = ConfigDict(
+    strict=True,
+    frozen=True,
+    extra="ignore",
+    allow_inf_nan=False,
+    use_attribute_docstrings=True,
+)
+"""The model config of every feed record, raw or clean: strict, frozen, extra fields ignored."""
 
 
 def _valid_id(value: str) -> str:
