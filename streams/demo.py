@@ -28,7 +28,7 @@ from kafka import KafkaAdminClient
 
 from streams.exceptions import ControlfeedError
 from streams.settings import PROJECT_ROOT, Settings
-from streams.stack.process import tail
+from streams.stack.process import tail, terminate
 
 __all__ = ["SAMPLE", "DemoResult", "demo_settings", "run_demo"]
 
@@ -93,7 +93,7 @@ def run_demo(settings: Settings) -> DemoResult:
         _wait_settled(settings, worker, log, above=before, timeout=180)
         found = _distinct_alerts(settings)
     finally:
-        _stop(worker)
+        terminate(worker)
         _delete_run_topics(settings, run)
     return DemoResult(found, _expected(), log)
 
@@ -196,12 +196,3 @@ def _distinct_alerts(settings: Settings) -> Counter[RuleSeverity]:
 def _expected() -> Counter[RuleSeverity]:
     labels = json.loads(SAMPLE.with_suffix(".labels.json").read_text())
     return Counter((a["rule"], a["severity"]) for a in labels["alerts"])
-
-
-def _stop(worker: subprocess.Popen[bytes]) -> None:
-    worker.terminate()
-    try:
-        worker.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait(timeout=10)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Daemon", "port_is_open", "tail", "wait_until"]
+__all__ = ["Daemon", "port_is_open", "tail", "terminate", "wait_until"]
 
 
 def port_is_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
@@ -49,6 +49,19 @@ def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.25
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval)
+
+
+def terminate(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Stop a child started with ``Popen``: SIGTERM, then SIGKILL after ``timeout`` s; reaped.
+
+    Called by the demo and the tests for the worker processes they start.
+    """
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from kafka import KafkaAdminClient
 
 from streams.settings import PROJECT_ROOT, Settings
 from streams.stack import Stack
+from streams.stack.process import terminate
 from streams.worker.deadletter import HEADER_OFFSET, HEADER_REASON, HEADER_TOPIC
 from tests.integration.helpers import CLI, run_cli, topic_env
 
@@ -141,6 +142,17 @@ def _settle(settings: Settings, worker: subprocess.Popen[bytes], log: Path, time
         time.sleep(0.5)
 
 
+def _assert_labelled(alerts: list[dict[str, Any]], labels: dict[str, Any]) -> None:
+    """The alerts equal the labels by (rule, severity, evidence), each with one alert_id."""
+    got = {_identity(a) for a in alerts}
+    want = {_identity(a) for a in labels["alerts"]}
+    assert got == want, _compare(got, want)
+    ids: dict[tuple[str, str, tuple[str, ...]], set[str]] = {}
+    for a in alerts:
+        ids.setdefault(_identity(a), set()).add(a["alert_id"])
+    assert all(len(v) == 1 for v in ids.values()), "a repeated alert with another id"
+
+
 def _identity(alert: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
     return alert["rule"], alert["severity"], tuple(sorted(alert["evidence"]))
 
@@ -150,15 +162,6 @@ def _compare(got: set[tuple[str, str, tuple[str, ...]]], want: set[Any]) -> str:
     return (
         f"missing {len(missing)}: {missing[:20]}\nunexpected {len(unexpected)}: {unexpected[:20]}"
     )
-
-
-def _stop(worker: subprocess.Popen[bytes]) -> None:
-    worker.terminate()
-    try:
-        worker.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait(timeout=10)
 
 
 def test_worker_raises_exactly_the_labelled_alerts(
@@ -175,7 +178,7 @@ def test_worker_raises_exactly_the_labelled_alerts(
         assert replayed.returncode == 0, replayed.stdout + replayed.stderr
         _settle(settings, worker, log, timeout=60)
     finally:
-        _stop(worker)
+        terminate(worker)
 
     alerts = [json.loads(r[2]) for r in _read_all(settings, settings.topic_alerts, 3)]
     got = {_identity(a) for a in alerts}
@@ -254,18 +257,12 @@ def test_a_killed_worker_restarted_misses_no_alert(
         worker = _start(settings, log, key)
         _settle(settings, worker, log, timeout=75)
     finally:
-        _stop(worker)
-        _stop(replay)
+        terminate(worker)
+        terminate(replay)
 
     alerts = _alerts(settings)
-    got = {_identity(a) for a in alerts}
-    want = {_identity(a) for a in labels["alerts"]}
-    assert got == want, _compare(got, want)
-    ids: dict[tuple[str, str, tuple[str, ...]], set[str]] = {}
-    for a in alerts:
-        ids.setdefault(_identity(a), set()).add(a["alert_id"])
-    assert all(len(v) == 1 for v in ids.values()), "a repeated alert with another id"
-    assert killed_at < len(want), "the worker was killed after it had finished"
+    _assert_labelled(alerts, labels)
+    assert killed_at < len(labels["alerts"]), "the worker was killed after it had finished"
 
 
 def _ready(log: Path, timeout: float) -> None:
@@ -295,14 +292,8 @@ def test_two_workers_in_one_group_raise_the_labelled_alerts(
         _settle(settings, workers[1], logs[1], timeout=75)
     finally:
         for worker in workers:
-            _stop(worker)
+            terminate(worker)
 
     alerts = _alerts(settings)
-    got = {_identity(a) for a in alerts}
-    want = {_identity(a) for a in labels["alerts"]}
-    assert got == want, _compare(got, want)
-    ids: dict[tuple[str, str, tuple[str, ...]], set[str]] = {}
-    for a in alerts:
-        ids.setdefault(_identity(a), set()).add(a["alert_id"])
-    assert all(len(v) == 1 for v in ids.values()), "a repeated alert with another id"
+    _assert_labelled(alerts, labels)
     assert all(b"Ready" in log.read_bytes() for log in logs)
