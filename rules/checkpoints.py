@@ -19,7 +19,7 @@ from typing import Any
 from rules.alerting import at_checkpoint, make_alert
 from rules.clock import SECOND_US, window_of
 from rules.context import Context
-from rules.events import scan_alerts
+from rules.events import scan_alerts, scan_immediate_alerts
 from schemas.clean import CleanCheckpointScan, RuleEvent
 
 __all__ = ["CheckpointFamily", "SurgeBaseline"]
@@ -71,8 +71,13 @@ class CheckpointFamily:
 
     baselines: dict[str, SurgeBaseline] = field(default_factory=dict)
 
+    def on_arrival(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
+        """A checkpoint scan on arrival: the immediate per-event rules."""
+        if isinstance(event, CleanCheckpointScan):
+            scan_immediate_alerts(ctx, event, None)
+
     def on_event(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
-        """An on-time checkpoint scan: per-event rules, then the surge count."""
+        """An on-time checkpoint scan: reference per-event rules, then the surge count."""
         if not isinstance(event, CleanCheckpointScan):
             return
         scan_alerts(ctx, event, time, None)
@@ -109,7 +114,7 @@ class CheckpointFamily:
             )
 
     def on_late(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
-        """A late checkpoint scan: the per-event rules only."""
+        """A late checkpoint scan: the reference per-event rules only."""
         if isinstance(event, CleanCheckpointScan):
             scan_alerts(ctx, event, time, None)
 

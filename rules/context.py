@@ -49,11 +49,16 @@ class Context:
 class FamilyRules(Protocol):
     """The rules of one family over its own state; implemented by each ``rules/<family>.py``."""
 
+    def on_arrival(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
+        """Any new event copy, on arrival (late or not): the rules whose verdict depends on
+        the event alone (``rules.events``), so their alerts need not wait for the watermark."""
+
     def on_event(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
         """An on-time event, in ``(event_time, event_id)`` order; ``time`` is its microseconds."""
 
     def on_late(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
-        """A late event: only the per-event rules this family owns (docs/rules.md)."""
+        """A late event: only the per-event rules this family owns that need the
+        reference history (the others ran on arrival; docs/rules.md)."""
 
     def on_timer(self, ctx: Context, key: str, deadline: int, payload: Any) -> None:
         """A deadline the family scheduled has passed."""

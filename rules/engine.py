@@ -8,10 +8,12 @@ copy however often it arrives, and deadlines fire when the effective
 watermark is strictly past them: so the alerts are the batch oracle's.
 docs/watermark.md explains the design; in short:
 
-- An ``EventRecord`` is dropped if its copy (family, key, event id) was seen;
-  is *late* if it sorts before what has been processed (its time is below the
-  effective watermark); late copies only pass their family's per-event
-  rules. Others wait in a heap.
+- An ``EventRecord`` is dropped if its copy (family, key, event id) was seen.
+  Otherwise its family's *immediate* rules (verdict from the event alone,
+  ``rules.events``) run at once, so their alerts never wait for the
+  watermark. It is *late* if it sorts before what has been processed (its
+  time is below the effective watermark); late copies only pass their
+  family's reference per-event rules. Others wait in a heap.
 - A ``Watermark`` raises its source's maximum; an ``Idle`` takes the source
   out of the minimum until its next marker. The effective watermark is the
   minimum over known, active sources of their maximum, less the allowed
@@ -171,6 +173,7 @@ class Engine:
                 self._buckets[minute] = [seen_key]
             else:
                 bucket.append(seen_key)
+        self._families[record.family].on_arrival(self._ctx, record.key, event, time)
         if time <= self._late_before and self._is_late(time, event_id):
             stats.late += 1
             self._families[record.family].on_late(self._ctx, record.key, event, time)

@@ -1,12 +1,22 @@
 """The per-event rules of docs/rules.md: each alert's evidence is the one event.
 
-``risk-area-visitor``, ``health-code-abnormal``, ``no-code``, ``fever``,
-``pharmacy-fever-purchase``, ``closed-venue-activity`` (scans),
-``police-incident`` and ``inspection-failed`` warning (patrol events). They
-need no state but the reference state at the event's time, so they run for
-late events too. Called by the family that owns each event: checkpoint scans
-by ``rules.checkpoints``, venue scans by ``rules.venues``, incident reports by
-``rules.incidents``, inspections by ``rules.inspections`` (docs/watermark.md).
+Two kinds, by what their verdict depends on (docs/watermark.md, "Two paths"):
+
+- **Immediate**: ``health-code-abnormal``, ``no-code``, ``fever`` (scans),
+  ``police-incident`` and ``inspection-failed`` warning (patrol events): the
+  verdict depends on the event alone, so no later input can change it. The
+  engine runs them when a copy *arrives* (``FamilyRules.on_arrival``), late or
+  not, without waiting for the watermark. The place in their alert (a venue's
+  name and grid) is the venue register as known on arrival.
+- **Reference**: ``risk-area-visitor``, ``pharmacy-fever-purchase``,
+  ``closed-venue-activity``: the verdict needs the risk-area list or the venue
+  register at the event's time, which may still arrive within the allowed
+  lateness; they run in order (``on_event``), and for late events
+  (``on_late``).
+
+Called by the family that owns each event: checkpoint scans by
+``rules.checkpoints``, venue scans by ``rules.venues``, incident reports by
+``rules.incidents``, inspections by ``rules.inspections``.
 
 Subject: the person for ``risk-area-visitor``, ``health-code-abnormal`` and
 ``fever``, or the place when the scan has no person (as the oracle chose);
@@ -22,7 +32,7 @@ from schemas.alerts import Severity, Subject
 from schemas.clean import CleanCheckpointScan, CleanScan, CleanVenueScan
 from schemas.feeds import PatrolEvent
 
-__all__ = ["patrol_alerts", "scan_alerts", "scan_person"]
+__all__ = ["patrol_alerts", "scan_alerts", "scan_immediate_alerts", "scan_person"]
 
 
 def scan_person(scan: CleanScan) -> Person | None:
@@ -36,47 +46,26 @@ def _place_subject(scan: CleanScan) -> Subject:
     return "checkpoint" if isinstance(scan, CleanCheckpointScan) else "venue"
 
 
-def scan_alerts(ctx: Context, scan: CleanScan, time: int, venue: VenueInfo | None) -> None:
-    """The per-event rules of one scan; ``venue`` is its venue's attributes at ``time``.
+def _subject(scan: CleanScan) -> tuple[Person | None, Subject]:
+    person = scan_person(scan)
+    return person, "person" if person is not None else _place_subject(scan)
 
-    Most scans raise nothing, so the checks are ordered cheapest first and an
-    ``At`` is built only when something fires.
+
+def scan_immediate_alerts(ctx: Context, scan: CleanScan, venue: VenueInfo | None) -> None:
+    """The immediate rules of one scan (``health-code-abnormal``, ``no-code``, ``fever``);
+    ``venue`` is its venue's attributes as known (only the alert's place uses them).
+
+    Most scans raise nothing, so the checks come first and an ``At`` is built
+    only when something fires.
     """
-    th = ctx.thresholds
-    risky = ctx.reference.risky(scan.travel, time)
     code = scan.health_code
     temperature = scan.temperature_c
-    fever = temperature is not None and temperature >= th.fever_warning_c
-    if risky or code != "green" or fever:
-        _person_rules(ctx, scan, venue, risky, fever)
-    if venue is not None and isinstance(scan, CleanVenueScan):
-        _venue_rules(ctx, scan, venue)
-
-
-def _person_rules(
-    ctx: Context, scan: CleanScan, venue: VenueInfo | None, risky: bool, fever: bool
-) -> None:
+    fever = temperature is not None and temperature >= ctx.thresholds.fever_warning_c
+    if code == "green" and not fever:
+        return
     at = at_scan(ctx, scan, venue)
-    person = scan_person(scan)
-    subject: Subject = "person" if person is not None else _place_subject(scan)
+    person, subject = _subject(scan)
     ids, when = (scan.event_id,), scan.event_time
-    if risky:
-        inbound = isinstance(scan, CleanCheckpointScan) and scan.direction == "in"
-        travel = scan.travel
-        why = "star on the travel code" if travel is not None and travel.star else "risk area"
-        ctx.alerts.append(
-            make_alert(
-                "risk-area-visitor",
-                "critical" if inbound else "warning",
-                ids,
-                when,
-                subject,
-                at,
-                f"risky travel ({why}) at {at.label}",
-                person,
-            )
-        )
-    code = scan.health_code
     if code in ("yellow", "red"):
         severity: Severity = "warning" if code == "yellow" else "critical"
         message = f"{code} health code at {at.label}"
@@ -87,11 +76,34 @@ def _person_rules(
         place = _place_subject(scan)
         message = f"no health code at {at.label}"
         ctx.alerts.append(make_alert("no-code", "warning", ids, when, place, at, message))
-    if fever and scan.temperature_c is not None:
-        temperature = scan.temperature_c
+    if fever and temperature is not None:
         hot: Severity = "critical" if temperature >= ctx.thresholds.fever_critical_c else "warning"
         message = f"fever {temperature:.1f} °C at {at.label}"
         ctx.alerts.append(make_alert("fever", hot, ids, when, subject, at, message, person))
+
+
+def scan_alerts(ctx: Context, scan: CleanScan, time: int, venue: VenueInfo | None) -> None:
+    """The reference rules of one scan; ``venue`` is its venue's attributes at ``time``."""
+    if ctx.reference.risky(scan.travel, time):
+        at = at_scan(ctx, scan, venue)
+        person, subject = _subject(scan)
+        inbound = isinstance(scan, CleanCheckpointScan) and scan.direction == "in"
+        travel = scan.travel
+        why = "star on the travel code" if travel is not None and travel.star else "risk area"
+        ctx.alerts.append(
+            make_alert(
+                "risk-area-visitor",
+                "critical" if inbound else "warning",
+                (scan.event_id,),
+                scan.event_time,
+                subject,
+                at,
+                f"risky travel ({why}) at {at.label}",
+                person,
+            )
+        )
+    if venue is not None and isinstance(scan, CleanVenueScan):
+        _venue_rules(ctx, scan, venue)
 
 
 def _venue_rules(ctx: Context, scan: CleanVenueScan, venue: VenueInfo) -> None:

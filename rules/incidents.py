@@ -63,8 +63,13 @@ class IncidentFamily:
 
     incidents: dict[str, IncidentState] = field(default_factory=dict)
 
+    def on_arrival(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
+        """An incident event on arrival: ``police-incident`` for a report."""
+        if isinstance(event, PatrolEvent) and event.kind == "incident_reported":
+            patrol_alerts(ctx, event, time)
+
     def on_event(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
-        """An on-time incident event."""
+        """An on-time incident event: the 1-3-5 clock."""
         if not isinstance(event, PatrolEvent):
             return
         state = self.incidents.get(key)
@@ -72,7 +77,6 @@ class IncidentFamily:
             state = self.incidents[key] = IncidentState(time)
         state.last = max(state.last, time)
         if event.kind == "incident_reported":
-            patrol_alerts(ctx, event, time)
             if state.report is None:
                 state.report, state.report_id = time, event.event_id
                 deadline = time + ctx.thresholds.dispatch_s * SECOND_US
@@ -84,9 +88,8 @@ class IncidentFamily:
                     state.reached[level] = time
 
     def on_late(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
-        """A late incident event: ``police-incident`` only."""
-        if isinstance(event, PatrolEvent) and event.kind == "incident_reported":
-            patrol_alerts(ctx, event, time)
+        """A late incident event neither starts nor meets a clock (``police-incident``
+        ran on arrival)."""
 
     def on_timer(self, ctx: Context, key: str, deadline: int, payload: Any) -> None:
         """The deadline of stage ``payload`` (1-3) has passed."""

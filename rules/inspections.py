@@ -30,8 +30,13 @@ class InspectionFamily:
 
     targets: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
 
+    def on_arrival(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
+        """An inspection on arrival: the ``inspection-failed`` warning when it failed."""
+        if isinstance(event, PatrolEvent):
+            patrol_alerts(ctx, event, time)
+
     def on_event(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
-        """An on-time inspection of venue ``key``."""
+        """An on-time inspection of venue ``key``: the re-inspection clock."""
         if not isinstance(event, PatrolEvent) or event.inspection is None:
             return
         within = ctx.thresholds.reinspection_within_s * SECOND_US
@@ -39,16 +44,14 @@ class InspectionFamily:
         if pending:
             pending[:] = [(t, i) for t, i in pending if not t < time <= t + within]
         if event.inspection.passed is False:
-            patrol_alerts(ctx, event, time)
             self.targets.setdefault(key, []).append((time, event.event_id))
             ctx.schedule(time + within, "inspection", key, event.event_id)
         if key in self.targets and not self.targets[key]:
             del self.targets[key]
 
     def on_late(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
-        """A late inspection: the warning only."""
-        if isinstance(event, PatrolEvent):
-            patrol_alerts(ctx, event, time)
+        """A late inspection neither opens nor closes an escalation (the warning ran on
+        arrival)."""
 
     def on_timer(self, ctx: Context, key: str, deadline: int, payload: Any) -> None:
         """The re-inspection deadline of the failed inspection ``payload`` has passed."""

@@ -50,6 +50,9 @@ class SiteFamily:
 
     sites: dict[str, SiteState] = field(default_factory=dict)
 
+    def on_arrival(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
+        """Site clocks judge nothing on arrival."""
+
     def on_event(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
         """An on-time patrol event (any kind) seen for site ``key``."""
         if not isinstance(event, PatrolEvent):

@@ -96,6 +96,9 @@ class PersonFamily:
 
     people: dict[str, PersonState] = field(default_factory=dict)
 
+    def on_arrival(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
+        """Person rules judge nothing on arrival."""
+
     def on_event(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
         """An on-time scan of the person ``key``."""
         if not isinstance(event, _SCANS):

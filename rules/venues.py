@@ -18,7 +18,7 @@ from rules.alerting import at_venue, make_alert
 from rules.clock import DAY_US, SECOND_US, from_us, local_day, window_of
 from rules.config import Thresholds
 from rules.context import Context
-from rules.events import scan_alerts
+from rules.events import scan_alerts, scan_immediate_alerts
 from rules.reference import VenueInfo
 from schemas.clean import CleanVenueScan, RuleEvent
 
@@ -67,8 +67,14 @@ class VenueFamily:
 
     venues: dict[str, VenueCounts] = field(default_factory=dict)
 
+    def on_arrival(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
+        """A venue scan on arrival: the immediate per-event rules."""
+        if isinstance(event, CleanVenueScan):
+            venue = ctx.reference.venue_at(event.venue_id, time)
+            scan_immediate_alerts(ctx, event, venue)
+
     def on_event(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
-        """An on-time venue scan: per-event rules, then the two window rules."""
+        """An on-time venue scan: reference per-event rules, then the two window rules."""
         if not isinstance(event, CleanVenueScan):
             return
         venue = ctx.reference.venue_at(event.venue_id, time)
@@ -123,7 +129,7 @@ class VenueFamily:
             )
 
     def on_late(self, ctx: Context, key: str, event: RuleEvent, time: int) -> None:
-        """A late venue scan: the per-event rules only."""
+        """A late venue scan: the reference per-event rules only."""
         if isinstance(event, CleanVenueScan):
             scan_alerts(ctx, event, time, ctx.reference.venue_at(event.venue_id, time))
 

@@ -63,11 +63,28 @@ def test_a_declared_source_holds_the_watermark_until_it_reports() -> None:
     assert engine.watermark == time_of(50 * MINUTE)
 
 
-def test_events_are_held_until_the_watermark_passes_them() -> None:
+def test_reference_rules_wait_until_the_watermark_passes_the_event() -> None:
     engine = Engine()
-    assert feed(engine, record(A, venue_scan("s1", 0, temperature_c=39.0))) == []
+    assert feed(engine, record(A, venue_scan("s1", 0, travel={"star": True, "areas": []}))) == []
 
-    assert feed(engine, record(A, clock("c1", 10 * MINUTE + 1))) == ["fever"]
+    assert feed(engine, record(A, clock("c1", 10 * MINUTE + 1))) == ["risk-area-visitor"]
+
+
+def test_immediate_rules_fire_on_arrival_without_waiting_for_the_watermark() -> None:
+    engine = Engine()
+    rules = feed(engine, record(A, venue_scan("s1", 0, temperature_c=39.0, health_code="red")))
+
+    assert sorted(rules) == ["fever", "health-code-abnormal"]
+    assert engine.buffered == 2  # its venue and person copies still wait for the watermark
+    assert feed(engine, record(A, clock("c1", 10 * MINUTE + 1))) == []  # not judged twice
+
+
+def test_a_late_event_still_gets_its_immediate_rules() -> None:
+    engine = Engine()
+    feed(engine, record(A, clock("c1", HOUR)))
+
+    assert feed(engine, record(A, venue_scan("s0", 0, temperature_c=39.0))) == ["fever"]
+    assert engine.stats.late == 2  # its venue and person copies
 
 
 def test_arrival_order_within_the_lateness_does_not_change_the_sequence() -> None:
@@ -121,9 +138,9 @@ def test_event_ids_are_forgotten_behind_the_dedupe_horizon() -> None:
 
 def test_when_every_source_is_idle_the_buffer_is_drained() -> None:
     engine = Engine()
-    feed(engine, record(A, venue_scan("s1", 0, temperature_c=39.0)))
+    feed(engine, record(A, venue_scan("s1", 0, travel={"star": True, "areas": []})))
 
-    assert feed(engine, [Idle(A)]) == ["fever"]
+    assert feed(engine, [Idle(A)]) == ["risk-area-visitor"]
     assert engine.watermark == time_of(-10 * MINUTE)
 
 
@@ -177,14 +194,15 @@ def test_a_reference_source_never_moves_the_watermark_past_the_events() -> None:
 
 
 def test_a_restored_engine_has_the_same_state_and_continues_alike() -> None:
-    first, rest = record(A, venue_scan("s1", 0, temperature_c=39.0)), record(A, clock("c", HOUR))
+    first = record(A, venue_scan("s1", 0, travel={"star": True, "areas": []}))
+    rest = record(A, clock("c", HOUR))
     engine = Engine()
     feed(engine, first)
 
     restored = Engine.restore(json.loads(json.dumps(engine.snapshot())))
 
     assert restored.snapshot() == engine.snapshot()
-    assert feed(restored, rest) == feed(engine, rest) == ["fever"]
+    assert feed(restored, rest) == feed(engine, rest) == ["risk-area-visitor"]
 
 
 def test_a_snapshot_of_another_version_is_refused() -> None:
