@@ -22,6 +22,7 @@ stateless ``events``, and helpers (``clock``, ``context``, ``alerting``,
 
 from rules.config import Place, RulesConfig, Thresholds, default_config, load_config
 from rules.engine import Engine
+from rules.events import DetectionPath, detection_path
 from rules.exceptions import ConfigError, RulesError, SnapshotError
 from rules.routing import is_broadcast, partition_for, route
 from rules.state import EngineStats
@@ -29,6 +30,7 @@ from rules.tuning import tune_gc
 
 __all__ = [
     "ConfigError",
+    "DetectionPath",
     "Engine",
     "EngineStats",
     "Place",
@@ -37,6 +39,7 @@ __all__ = [
     "SnapshotError",
     "Thresholds",
     "default_config",
+    "detection_path",
     "is_broadcast",
     "load_config",
     "partition_for",

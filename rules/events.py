@@ -25,6 +25,8 @@ the place for the rest.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from rules.alerting import At, Person, at_scan, at_venue, make_alert
 from rules.context import Context
 from rules.reference import VenueInfo
@@ -32,7 +34,27 @@ from schemas.alerts import Severity, Subject
 from schemas.clean import CleanCheckpointScan, CleanScan, CleanVenueScan
 from schemas.feeds import PatrolEvent
 
-__all__ = ["patrol_alerts", "scan_alerts", "scan_immediate_alerts", "scan_person"]
+__all__ = [
+    "DetectionPath",
+    "detection_path",
+    "patrol_alerts",
+    "scan_alerts",
+    "scan_immediate_alerts",
+    "scan_person",
+]
+
+DetectionPath = Literal["immediate", "ordered"]
+"""When an alert is raised: on its event's arrival, or when the watermark passes it."""
+
+_IMMEDIATE_RULES = frozenset({"health-code-abnormal", "no-code", "fever", "police-incident"})
+
+
+def detection_path(rule: str, severity: str) -> DetectionPath:
+    """``immediate`` for the alerts raised on arrival (this module's immediate rules),
+    ``ordered`` for the rest; the worker's latency metric and benchmark use it."""
+    if rule in _IMMEDIATE_RULES or (rule == "inspection-failed" and severity == "warning"):
+        return "immediate"
+    return "ordered"
 
 
 def scan_person(scan: CleanScan) -> Person | None:

@@ -27,6 +27,7 @@ from streams.scenario.command import generate
 from streams.settings import PROJECT_ROOT, Settings
 from streams.smoke import SmokeResult, run_smoke
 from streams.stack import SERVICE_NAMES, KafkaRelease, ServiceStatus, Stack
+from streams.status import status
 from streams.topics import topics
 from streams.validate import validate
 from streams.worker.command import worker
@@ -169,6 +170,7 @@ def _print_demo(result: DemoResult) -> bool:
 cli.add_command(alerts)
 cli.add_command(generate)
 cli.add_command(replay)
+cli.add_command(status)
 cli.add_command(topics)
 cli.add_command(validate)
 cli.add_command(worker)

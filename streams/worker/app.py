@@ -29,15 +29,17 @@ import faust
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from faust.types import TP
+from prometheus_client import Counter
 
-from rules import RulesConfig
+from rules import RulesConfig, detection_path
 from streams.app import create_app
+from streams.metrics import observe_detection_latency, record_alert
 from streams.settings import Settings
-from streams.worker.engine_stage import EngineStage
+from streams.worker.engine_stage import EngineStage, alert_key
 from streams.worker.idleness import SourceTracker
 from streams.worker.ingest import DeadLetterOut, EngineOut, Ingest, RawRecord, source_name
 
-__all__ = ["SESSION_TIMEOUT_S", "TICK_S", "build_app"]
+__all__ = ["CAUSE_HEADER", "SESSION_TIMEOUT_S", "TICK_S", "build_app"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,10 @@ TICK_S = 0.2
 """Interval of the marker timer, seconds."""
 SESSION_TIMEOUT_S = 10.0
 """Kafka session time-out: how soon a crashed worker's partitions move to another."""
+CAUSE_HEADER = "controlfeed.cause.timestamp"
+"""Alert header: Kafka timestamp (ms) of the input record (or marker) that raised it."""
+
+ENGINE_RECORDS = Counter("controlfeed_engine_records", "Engine-topic records processed.")
 
 
 def _raw_topic(app: faust.App, *names: str) -> faust.TopicT:
@@ -70,8 +76,6 @@ class _Wiring:
         self.settings = settings
         self.inputs = set(settings.feed_topics().values())
         self.engine_topic = _raw_topic(app, settings.topic_engine)
-        self.alerts = _raw_topic(app, settings.topic_alerts)
-        self.dead = _raw_topic(app, settings.topic_dead_letter)
         self.tracker = SourceTracker()
         self.ingest = Ingest(
             settings.feed_topics(), key, config, settings.engine_partitions, self.tracker
@@ -82,6 +86,7 @@ class _Wiring:
             {"bootstrap.servers": settings.kafka_bootstrap_servers, "log_level": 2}
         )
         self._lock: asyncio.Lock | None = None
+        self._crashing: set[asyncio.Future[None]] = set()
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -90,10 +95,39 @@ class _Wiring:
             self._lock = asyncio.Lock()
         return self._lock
 
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        partition: int | None = None,
+        timestamp: float | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
+        """Queue one record with the app's producer, straight to aiokafka's batches.
+
+        Faust's ``Topic.send`` wraps every record in futures and sensor calls; this
+        worker sends tens of thousands a second and needs none of it. Delivery is
+        still covered by Faust's commit, which flushes the producer before it
+        commits input offsets. A delivery that fails crashes the worker (its
+        input is then read again on restart) instead of going unnoticed.
+        """
+        producer = self.app.producer
+        fut = await producer.send(topic, key, value, partition, timestamp, headers)
+        fut.add_done_callback(self._delivered)  # type: ignore[attr-defined]
+
+    def _delivered(self, fut: asyncio.Future[object]) -> None:
+        if not fut.cancelled() and fut.exception() is not None:
+            err = fut.exception()
+            log.error("a record could not be delivered, stopping: %r", err)
+            assert isinstance(err, BaseException)
+            self._crashing.add(asyncio.ensure_future(self.app.crash(err)))
+
     async def send_engine(self, records: list[EngineOut]) -> None:
         """Queue records for the engine topic, in order (caller holds the lock)."""
+        topic = self.settings.topic_engine
         for r in records:
-            await self.engine_topic.send(key=r.key, value=r.value, partition=r.partition)
+            await self.send(topic, r.key, r.value, r.partition, r.timestamp)
 
     async def on_input(self, message: faust.types.Message) -> None:
         """Ingest one input record."""
@@ -104,11 +138,13 @@ class _Wiring:
             key=message.key,
             value=message.value or b"",
             headers=list(_headers(message.headers)),
+            timestamp=message.timestamp,
         )
         async with self.lock:
             out = self.ingest.handle(record, time.monotonic())
             if isinstance(out, DeadLetterOut):
-                await self.dead.send(key=out.key, value=out.value, headers=out.headers)
+                topic = self.settings.topic_dead_letter
+                await self.send(topic, out.key, out.value, None, message.timestamp, out.headers)
                 log.debug(
                     "dead letter from %s/%d@%d", record.topic, record.partition, record.offset
                 )
@@ -186,8 +222,20 @@ class _Wiring:
         if offset > last + 1:  # a gap: records this engine never saw (see docs/worker.md)
             log.warning("engine partition %d jumps from offset %d to %d", partition, last, offset)
         self.last_engine_offset[partition] = max(last, offset)
-        for key, value in self.stage.handle(partition, message.value or b""):
-            await self.alerts.send(key=key, value=value)
+        alerts = self.stage.handle(partition, message.value or b"")
+        ENGINE_RECORDS.inc()
+        if not alerts:
+            return
+        cause = message.timestamp
+        headers = [(CAUSE_HEADER, str(round(cause * 1000)).encode())]
+        topic = self.settings.topic_alerts
+        for alert in alerts:
+            await self.send(
+                topic, alert_key(alert), alert.model_dump_json().encode(), None, None, headers
+            )
+            record_alert(alert.rule, alert.severity)
+            path = detection_path(alert.rule, alert.severity)
+            observe_detection_latency(path, time.time() - cause)
 
 
 def _headers(headers: object) -> list[tuple[str, bytes]]:

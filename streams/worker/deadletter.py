@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from prometheus_client import Counter
+from streams.metrics import record_dead_letter
 
 __all__ = [
-    "DEAD_LETTERS",
     "HEADER_OFFSET",
     "HEADER_PARTITION",
     "HEADER_REASON",
@@ -37,13 +36,6 @@ HEADER_TIMESTAMP = "controlfeed.error.timestamp"
 WRONG_TOPIC = "wrong_topic"
 """Reason of a valid event read from the topic of another feed."""
 
-DEAD_LETTERS = Counter(
-    "controlfeed_dead_letters",
-    "Records the worker sent to the dead-letter topic, by reason code.",
-    ["reason"],
-)
-"""``controlfeed_dead_letters_total{reason=...}``; reasons are a closed set of codes."""
-
 
 def dead_letter_headers(
     original: list[tuple[str, bytes]], reason: str, topic: str, partition: int, offset: int
@@ -53,7 +45,7 @@ def dead_letter_headers(
     Called once per rejected record, so the counter counts dead letters sent
     (a record re-read after a crash is counted again).
     """
-    DEAD_LETTERS.labels(reason=reason).inc()
+    record_dead_letter(reason)
     now = datetime.now(UTC).isoformat()
     return [
         *original,

@@ -3,9 +3,9 @@
 Called by the worker's engine agent for every record of the engine topic, in
 each partition's order. ``EngineStage.handle`` loads the envelope, feeds the
 partition's engine (created on first use, declared with every input source so
-that a source not read yet holds the watermark) and returns the alerts as
-``(key, value)`` for the alerts topic: the key is the subject's id (venue,
-checkpoint, site, incident, or the ``person_key``), the value the alert's JSON.
+that a source not read yet holds the watermark) and returns the alerts;
+``alert_key`` is an alert's key on the alerts topic: the subject's id (venue,
+checkpoint, site, incident, or the ``person_key``).
 A record that is not an envelope is a bug in ingest: ``pydantic.ValidationError``
 propagates and stops the worker rather than skipping input silently.
 """
@@ -53,7 +53,6 @@ class EngineStage:
         """Forget ``partition``'s engine (called when the partition is revoked)."""
         self.engines.pop(partition, None)
 
-    def handle(self, partition: int, value: bytes) -> list[tuple[bytes, bytes]]:
-        """The alerts (key, JSON) that one engine-topic record of ``partition`` causes."""
-        alerts = self.engine(partition).feed(load_envelope(value))
-        return [(alert_key(a), a.model_dump_json().encode()) for a in alerts]
+    def handle(self, partition: int, value: bytes) -> list[Alert]:
+        """The alerts that one engine-topic record of ``partition`` causes."""
+        return self.engine(partition).feed(load_envelope(value))

@@ -29,6 +29,7 @@ from schemas.clean import (
 )
 from schemas.decode import Rejected, decode
 from schemas.feeds import RiskArea, Venue
+from streams.metrics import record_event
 from streams.worker.deadletter import WRONG_TOPIC, dead_letter_headers
 from streams.worker.idleness import SourceTracker
 
@@ -56,6 +57,8 @@ class RawRecord:
     """The original value."""
     headers: list[tuple[str, bytes]]
     """The original headers."""
+    timestamp: float | None = None
+    """Its Kafka timestamp (seconds), carried to the engine records it becomes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,9 @@ class EngineOut:
     """``family:key`` for event copies, None for markers and reference records."""
     value: bytes
     """The envelope's JSON (``schemas.clean.dump_envelope``)."""
+    timestamp: float | None = None
+    """Kafka timestamp (seconds): the input record's for event copies and reference
+    records, so detection latency counts from the input; None (now) for markers."""
 
 
 class Ingest:
@@ -115,17 +121,20 @@ class Ingest:
                 record.headers, decoded.reason, record.topic, record.partition, record.offset
             )
             return DeadLetterOut(record.key, record.value, headers)
+        record_event(decoded.feed, decoded.event_time.timestamp())
         clean = pseudonymise(decoded, self._key)
         out = self._revive(source, clean.event_time)
         if isinstance(clean, RiskArea | Venue):  # what rules.is_broadcast tells apart
             envelope = dump_envelope(ReferenceRecord(source, clean))
-            out += [EngineOut(p, None, envelope) for p in range(self._partitions)]
+            stamp = record.timestamp
+            out += [EngineOut(p, None, envelope, stamp) for p in range(self._partitions)]
         else:
             out += [
                 EngineOut(
                     partition_for(family, key, self._partitions),
                     f"{family}:{key}".encode(),
                     dump_envelope(EventRecord(source, family, key, clean)),
+                    record.timestamp,
                 )
                 for family, key in route(clean, self._config)
             ]
