@@ -1,15 +1,26 @@
-"""Helpers shared by the integration tests: the CLI as a user runs it, own topics, read-back."""
+"""Helpers shared by the integration tests: the CLI as a user runs it, own topics, read-back.
+
+Also the worker as a subprocess (start, wait until ready, wait until its
+alerts settle), reading topics back, comparing alerts with labels, and the
+patterns of raw ID and phone numbers that must never leave the ingest stage.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import socket
 import subprocess
 import sys
+import time
 import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from streams.settings import Settings
+from streams.settings import PROJECT_ROOT, Settings
 
 CLI = [sys.executable, "-c", "from streams.cli import main; main()"]
 
@@ -32,9 +43,9 @@ FIELDS = [
 ]
 
 
-def own_topics(settings: Settings, partitions: int = 3) -> Settings:
-    """``settings`` with topic names no other test uses."""
-    tag = uuid.uuid4().hex[:8]
+def own_topics(settings: Settings, partitions: int = 3, tag: str | None = None) -> Settings:
+    """``settings`` with topic names no other test uses (``test.<field>.<tag>``, random tag)."""
+    tag = tag or uuid.uuid4().hex[:8]
     update: dict[str, object] = {f: f"test.{f}.{tag}" for f in FIELDS}
     update["topic_partitions"] = partitions
     return settings.model_copy(update=update)
@@ -71,3 +82,166 @@ def read_back(settings: Settings, topics: list[str]) -> list[tuple[str, bytes, b
         left -= 1
     consumer.close()
     return records
+
+
+# --- the worker as a subprocess (shared by test_worker.py and test_worker_scenarios.py) ---
+
+ENGINE_PARTITIONS = 3
+"""Engine-topic partitions of the workers the tests start (fewer than production's 6)."""
+ID_NUMBER = re.compile(rb"(?<![0-9A-Za-z.])[0-9]{17}[0-9X](?![0-9A-Za-z])")
+"""An ID number standing alone: 17 digits and a digit or X.
+
+Not part of a longer run of letters and digits, so a hex ``person_key`` or
+``alert_id`` (whose digit runs touch a hex letter or the end of the key and
+have their own length) does not match, and not the decimals of a number.
+The JSON form ``"511802..."``, a bare Kafka key and an ID inside a message
+all match.
+"""
+PHONE = re.compile(rb"(?<![0-9A-Za-z.])1[0-9]{10}(?![0-9A-Za-z])")
+"""A mobile number standing alone: 11 digits starting with 1 (same boundaries as ID_NUMBER)."""
+
+Record = tuple[int, bytes, bytes, dict[str, bytes]]
+"""A record read back: (partition, key, value, headers)."""
+AlertIdentity = tuple[str, str, tuple[str, ...]]
+"""(rule, severity, sorted evidence): what identifies an alert in the labels."""
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    """The environment of a worker (or replay) process using ``settings``' topics and group."""
+    return {
+        **os.environ,
+        **topic_env(settings),
+        "CONTROLFEED_TOPIC_ENGINE": settings.topic_engine,
+        "CONTROLFEED_ENGINE_PARTITIONS": str(settings.engine_partitions),
+        "CONTROLFEED_WORKER_GROUP": settings.worker_group,
+        "CONTROLFEED_METRICS_PORT": str(free_port()),
+    }
+
+
+def start_worker(settings: Settings, log: Path, key: str | None = None) -> subprocess.Popen[bytes]:
+    """``controlfeed worker`` logging to ``log``; throwaway key (``--demo-key``) unless ``key``."""
+    env = worker_env(settings)
+    args = [*CLI, "worker", "--datadir", str(log.parent / "faust")]
+    if key is None:
+        args.append("--demo-key")
+    else:
+        env["CONTROLFEED_PSEUDONYM_KEY"] = key
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            args, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def wait_ready(log: Path, timeout: float) -> None:
+    """Wait until the worker logging to ``log`` says ``Ready``; fail with its log otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists() and b"Ready" in log.read_bytes():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"worker not ready:\n{log.read_text()[-3000:]}")
+
+
+def read_all(settings: Settings, topic: str, partitions: int) -> list[Record]:
+    """Every record now in ``topic``: (partition, key, value, headers)."""
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers,
+                         "group.id": "unused", "enable.auto.commit": False})  # fmt: skip
+    parts, left = [], 0
+    for p in range(partitions):
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+        if high > low:
+            parts.append(TopicPartition(topic, p, low))
+            left += high - low
+    consumer.assign(parts)
+    records: list[Record] = []
+    while left:
+        msg = consumer.poll(10)
+        assert msg is not None, f"{left} records of {topic} never came back"
+        raw = msg.headers() or []
+        pairs = raw.items() if isinstance(raw, dict) else raw
+        headers = {k: v.encode() if isinstance(v, str) else v or b"" for k, v in pairs}
+        records.append((msg.partition() or 0, msg.key() or b"", msg.value() or b"", headers))
+        left -= 1
+    consumer.close()
+    return records
+
+
+def count_records(settings: Settings, topic: str, partitions: int) -> int:
+    """How many records ``topic`` holds now (0 while it does not exist)."""
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers,
+                         "group.id": "unused"})  # fmt: skip
+    total = 0
+    try:
+        for p in range(partitions):
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            total += high - low
+    except KafkaException:  # not declared yet: the worker declares it as it starts
+        total = 0
+    consumer.close()
+    return total
+
+
+def settle_all(
+    workers: Sequence[tuple[Settings, subprocess.Popen[bytes], Path]], timeout: float
+) -> None:
+    """Wait until every worker's alerts topic has stopped growing for a few seconds (bounded).
+
+    ``workers`` are (settings, process, log); a worker that dies fails the test with its log.
+    """
+    deadline = time.monotonic() + timeout
+    last = [-1] * len(workers)
+    since = [time.monotonic()] * len(workers)
+    while time.monotonic() < deadline:
+        now, done = time.monotonic(), True
+        for i, (settings, worker, log) in enumerate(workers):
+            assert worker.poll() is None, f"worker died:\n{log.read_text()[-4000:]}"
+            count = count_records(settings, settings.topic_alerts, settings.topic_partitions)
+            if count != last[i]:
+                last[i], since[i] = count, now
+            done = done and count > 0 and now - since[i] > 6
+        if done:
+            return
+        time.sleep(0.5)
+
+
+def settle(settings: Settings, worker: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    """Wait until the alerts topic has stopped growing for a few seconds (bounded)."""
+    settle_all([(settings, worker, log)], timeout)
+
+
+def alert_identity(alert: Mapping[str, Any]) -> AlertIdentity:
+    """(rule, severity, sorted evidence) of an alert or of a label."""
+    return alert["rule"], alert["severity"], tuple(sorted(alert["evidence"]))
+
+
+def compare_alerts(got: set[AlertIdentity], want: set[AlertIdentity]) -> str:
+    """Every missing and every unexpected alert, for an assertion message."""
+    missing, unexpected = sorted(want - got), sorted(got - want)
+    lines = [f"missing {len(missing)}:", *(f"  - {m}" for m in missing)]
+    lines += [f"unexpected {len(unexpected)}:", *(f"  + {u}" for u in unexpected)]
+    return "\n".join(lines)
+
+
+def assert_labelled(
+    alerts: Sequence[Mapping[str, Any]], labels: Mapping[str, Any], context: str = ""
+) -> None:
+    """The alerts equal the labels by (rule, severity, evidence), each with one alert_id.
+
+    ``context`` (e.g. the scenario's options, the worker's log) ends the failure message.
+    """
+    got = {alert_identity(a) for a in alerts}
+    want = {alert_identity(a) for a in labels["alerts"]}
+    assert got == want, f"{compare_alerts(got, want)}\n{context}"
+    ids: dict[AlertIdentity, set[str]] = {}
+    for a in alerts:
+        ids.setdefault(alert_identity(a), set()).add(a["alert_id"])
+    several = {k: v for k, v in ids.items() if len(v) > 1}
+    assert not several, f"a repeated alert with another id: {several}\n{context}"
