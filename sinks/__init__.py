@@ -1,3 +1,61 @@
-"""Writers of events and alerts to ClickHouse; knows ``schemas``, never ``streams``."""
+"""Writers of events and alerts to ClickHouse; knows ``schemas``, never ``streams``.
 
-__all__: list[str] = []
+The public surface the worker's storage loop and the CLI use:
+
+- ``open_store(url, path)``: a ``ServerStore`` (clickhouse-driver) when ``url``
+  is set, else a ``ChdbStore`` (chDB under ``path``); both are a ``Store``.
+- ``migrate(store)``: create or upgrade the tables, at start-up; idempotent.
+- ``Batcher(store)``: ``add_event`` / ``add_alert`` / ``add_dead_letter``,
+  ``due()``, ``flush()``; rows are kept when a flush fails. Or ``take()`` a
+  ``Block`` and ``BlockWriter(stores).submit(block)`` it, several in flight.
+- ``drop_old_partitions(store, days=28, now=...)``: retention.
+- ``OPERATOR_QUERIES``: the documented operators' queries.
+
+Errors are ``SinkError`` subclasses (``sinks.exceptions``); ``docs/storage.md``
+explains the schema and the idempotence design.
+"""
+
+from sinks.batch import DEFAULT_MAX_AGE, DEFAULT_MAX_ROWS, Batcher, Block
+from sinks.ddl import TABLES, TIME_ZONE
+from sinks.exceptions import (
+    MissingDependencyError,
+    QueryError,
+    SinkError,
+    StoreBusyError,
+    StoreUnavailableError,
+)
+from sinks.migrations import MIGRATIONS, Migration, migrate
+from sinks.queries import OPERATOR_QUERIES
+from sinks.retention import DEFAULT_RETENTION_DAYS, DroppedPartition, drop_old_partitions
+from sinks.rows import Row, alert_row, dead_letter_row, event_row
+from sinks.store import QueryResult, Store, open_store
+from sinks.writer import BlockWriter
+
+__all__ = [
+    "DEFAULT_MAX_AGE",
+    "DEFAULT_MAX_ROWS",
+    "DEFAULT_RETENTION_DAYS",
+    "MIGRATIONS",
+    "OPERATOR_QUERIES",
+    "TABLES",
+    "TIME_ZONE",
+    "Batcher",
+    "Block",
+    "BlockWriter",
+    "DroppedPartition",
+    "Migration",
+    "MissingDependencyError",
+    "QueryError",
+    "QueryResult",
+    "Row",
+    "SinkError",
+    "Store",
+    "StoreBusyError",
+    "StoreUnavailableError",
+    "alert_row",
+    "dead_letter_row",
+    "drop_old_partitions",
+    "event_row",
+    "migrate",
+    "open_store",
+]

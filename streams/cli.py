@@ -22,6 +22,7 @@ from rich.table import Table
 from streams.alerts import alerts
 from streams.demo import SAMPLE, DemoResult, run_demo
 from streams.exceptions import ControlfeedError
+from streams.query import query
 from streams.replay import replay
 from streams.scenario.command import generate
 from streams.settings import PROJECT_ROOT, Settings
@@ -169,6 +170,7 @@ def _print_demo(result: DemoResult) -> bool:
 # Commands that live in their own modules are registered here, one line each.
 cli.add_command(alerts)
 cli.add_command(generate)
+cli.add_command(query)
 cli.add_command(replay)
 cli.add_command(status)
 cli.add_command(topics)

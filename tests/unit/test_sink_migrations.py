@@ -1,0 +1,54 @@
+"""The migration list and its DDL: ordered, idempotent, portable to ClickHouse 18.16."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rules.config import default_config
+from sinks.ddl import AGGREGATES, COLUMNS
+from sinks.migrations import MIGRATIONS
+from sinks.queries import MEDICINE_CATEGORIES, OPERATOR_QUERIES, TEMPERATURE_REQUIRED_TYPES
+from streams.settings import PROJECT_ROOT
+
+STATEMENTS = [statement for m in MIGRATIONS for statement in m.statements]
+
+
+def test_versions_count_up_from_one() -> None:
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+
+
+def test_every_statement_can_run_twice() -> None:
+    assert all("IF NOT EXISTS" in statement for statement in STATEMENTS)
+
+
+@pytest.mark.parametrize("missing_on_18_16", ["LowCardinality", "DateTime64", "TTL"])
+def test_no_statement_needs_a_newer_clickhouse(missing_on_18_16: str) -> None:
+    assert not any(re.search(rf"\b{missing_on_18_16}\b", s) for s in STATEMENTS)
+
+
+def test_every_table_aggregate_and_view_is_created() -> None:
+    created = {re.findall(r"IF NOT EXISTS (\w+)", s)[0] for s in STATEMENTS}
+
+    assert created == {*COLUMNS, *AGGREGATES, *(f"{name}_mv" for name in AGGREGATES)}
+
+
+def test_stored_tables_replace_by_identity() -> None:
+    tables = [s for s in STATEMENTS if s.startswith("CREATE TABLE") and "per_minute" not in s]
+
+    assert all("ReplacingMergeTree" in s and "PARTITION BY toYYYYMMDD" in s for s in tables)
+
+
+def test_the_failure_query_uses_the_rules_thresholds() -> None:
+    th = default_config().thresholds
+
+    assert set(TEMPERATURE_REQUIRED_TYPES) == th.temperature_required_types
+    assert set(MEDICINE_CATEGORIES) == th.medicine_categories
+
+
+@pytest.mark.parametrize("title", list(OPERATOR_QUERIES))
+def test_docs_show_each_operator_query_verbatim(title: str) -> None:
+    docs = (PROJECT_ROOT / "docs" / "storage.md").read_text(encoding="utf-8")
+
+    assert OPERATOR_QUERIES[title] in docs
