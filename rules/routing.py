@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from functools import lru_cache
 
 from rules.config import RulesConfig, default_config
 from schemas.clean import CleanCheckpointScan, CleanEvent, CleanVenueScan, Family
@@ -68,10 +69,12 @@ def route(event: CleanEvent, config: RulesConfig | None = None) -> list[tuple[Fa
     return []
 
 
+@lru_cache(maxsize=1 << 17)
 def partition_for(family: Family, key: str, partitions: int) -> int:
     """The engine partition (``0 <= p < partitions``) of a family's key; stable everywhere.
 
-    Raises ``ValueError`` when ``partitions`` is not positive.
+    Raises ``ValueError`` when ``partitions`` is not positive. Cached: the same
+    venues, checkpoints and people come back all the time.
     """
     if partitions < 1:
         raise ValueError("partitions must be at least 1")

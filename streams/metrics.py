@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
-from typing import Final, get_args
+from typing import Any, Final, get_args
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -258,13 +258,19 @@ _last_seen: dict[str, float] = {}
 # ------------------------------------------------------------ what the worker calls
 
 
+_event_children: dict[str, Any] = {}
+
+
 def record_event(feed: str, event_time: float) -> None:
     """Count one valid event of ``feed`` with ``event_time`` (unix seconds).
 
     Called by ingest for every record ``schemas.decode`` accepts, before
     pseudonymisation. Raises ``ValueError`` for a feed outside ``FEEDS``.
     """
-    EVENTS.labels(feed=_one_of(feed, FEEDS, "feed")).inc()
+    child = _event_children.get(feed)
+    if child is None:  # once per feed: the hot path is one dict lookup
+        child = _event_children[feed] = EVENTS.labels(feed=_one_of(feed, FEEDS, "feed"))
+    child.inc()
     if event_time > _last_seen.get(feed, float("-inf")):
         _last_seen[feed] = event_time
         LAST_EVENT_TIME.labels(feed=feed).set(event_time)

@@ -1,7 +1,7 @@
-"""The worker's Faust app: an ingest agent, an engine agent and a marker timer.
+"""The worker's Faust app: an ingest agent, the engine reader and a marker timer.
 
 Built by ``streams.worker.command`` once the key and the rules configuration
-are known; run with ``faust.Worker``. Both agents run with concurrency 1
+are known; run with ``faust.Worker``. The agent runs with concurrency 1
 (``shared/known-pitfalls.md``). Everything that writes to the engine topic
 holds one lock, so per engine partition the topic keeps ingest's order and a
 marker always follows the records it covers (``docs/watermark.md``).
@@ -9,12 +9,12 @@ marker always follows the records it covers (``docs/watermark.md``).
 - ``ingest`` reads the five input topics, sends dead letters and engine
   records (``streams.worker.ingest``); its offsets are committed by Faust after
   the producer is flushed, so input is read at least once.
-- ``engine`` reads the engine topic *without acknowledging* it: its offsets are
-  never committed, so a restarted (or newly assigned) partition is rebuilt
-  from the start of the engine topic, repeating earlier alerts with their ids.
-  Engines are kept when partitions are revoked: a partition that comes back
-  is read again from its start, which a kept engine takes as duplicates; an
-  engine dropped while the consumer keeps its position would miss records.
+- the engine reader (``streams.worker.engine_reader``, a plain aiokafka
+  consumer in group ``<worker_group>-engine``, started with the app) feeds the
+  engine topic to one ``rules.Engine`` per partition (``EngineStage``) and
+  publishes the alerts. Its offsets are never committed: a partition newly
+  assigned (after a restart, or moved from another worker) is rebuilt from
+  the start of the engine topic, repeating earlier alerts with their ids.
 - ``tick`` (every 0.2 s) sends watermark markers and idle markers.
 """
 
@@ -23,40 +23,51 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 import faust
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from aiokafka import TopicPartition as KafkaPartition
+from aiokafka.structs import ConsumerRecord
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException
+from confluent_kafka import TopicPartition as CKPartition
 from confluent_kafka.admin import AdminClient
-from faust.types import TP
+from faust.types import TP as FAUST_TP
 from prometheus_client import Counter
 
 from rules import RulesConfig, detection_path
 from streams.app import create_app
 from streams.metrics import observe_detection_latency, record_alert
 from streams.settings import Settings
+from streams.worker.engine_reader import EngineReader
 from streams.worker.engine_stage import EngineStage, alert_key
 from streams.worker.idleness import SourceTracker
 from streams.worker.ingest import DeadLetterOut, EngineOut, Ingest, RawRecord, source_name
+from streams.worker.ingest_reader import IngestReader
 
-__all__ = ["CAUSE_HEADER", "SESSION_TIMEOUT_S", "TICK_S", "build_app"]
+__all__ = ["CAUSE_HEADER", "SESSION_TIMEOUT_S", "TICK_S", "DeliveryError", "build_app"]
 
 log = logging.getLogger(__name__)
+
+
+class DeliveryError(RuntimeError):
+    """A record the worker sent was refused by Kafka: the worker stops (and, restarted,
+    reads its input again from the last commit)."""
+
 
 TICK_S = 0.2
 """Interval of the marker timer, seconds."""
 SESSION_TIMEOUT_S = 10.0
 """Kafka session time-out: how soon a crashed worker's partitions move to another."""
+PRODUCER_BATCH_BYTES = 1_000_000
+"""Largest producer batch per partition."""
+PRODUCER_LINGER_S = 0.005
+"""How long the producer waits to fill a batch: part of every alert's latency."""
 CAUSE_HEADER = "controlfeed.cause.timestamp"
 """Alert header: Kafka timestamp (ms) of the input record (or marker) that raised it."""
 
 ENGINE_RECORDS = Counter("controlfeed_engine_records", "Engine-topic records processed.")
-
-
-def _raw_topic(app: faust.App, *names: str) -> faust.TopicT:
-    return app.topic(
-        *names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-    )
 
 
 def _sources(settings: Settings) -> list[str]:
@@ -75,18 +86,20 @@ class _Wiring:
         self.app = app
         self.settings = settings
         self.inputs = set(settings.feed_topics().values())
-        self.engine_topic = _raw_topic(app, settings.topic_engine)
+        self.references = {settings.topic_risk_areas, settings.topic_venues}
+        """Reference topics: read by the Faust agent, the rest by the ingest reader."""
         self.tracker = SourceTracker()
         self.ingest = Ingest(
             settings.feed_topics(), key, config, settings.engine_partitions, self.tracker
         )
         self.stage = EngineStage(config, _sources(settings))
-        self.last_engine_offset: dict[int, int] = {}
         self.admin = AdminClient(
             {"bootstrap.servers": settings.kafka_bootstrap_servers, "log_level": 2}
         )
+        self.reader: IngestReader | None = None
+        """The ingest reader, once the app has made it."""
         self._lock: asyncio.Lock | None = None
-        self._crashing: set[asyncio.Future[None]] = set()
+        self._sent: list[asyncio.Future[object]] = []
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -108,20 +121,29 @@ class _Wiring:
 
         Faust's ``Topic.send`` wraps every record in futures and sensor calls; this
         worker sends tens of thousands a second and needs none of it. Delivery is
-        still covered by Faust's commit, which flushes the producer before it
-        commits input offsets. A delivery that fails crashes the worker (its
-        input is then read again on restart) instead of going unnoticed.
+        checked by ``flush``, which the ingest reader awaits before it commits
+        input offsets, and by the timer: a delivery that failed stops the worker
+        (its input is then read again on restart) instead of going unnoticed.
         """
         producer = self.app.producer
         fut = await producer.send(topic, key, value, partition, timestamp, headers)
-        fut.add_done_callback(self._delivered)  # type: ignore[attr-defined]
+        self._sent.append(cast("asyncio.Future[object]", fut))
 
-    def _delivered(self, fut: asyncio.Future[object]) -> None:
-        if not fut.cancelled() and fut.exception() is not None:
-            err = fut.exception()
-            log.error("a record could not be delivered, stopping: %r", err)
-            assert isinstance(err, BaseException)
-            self._crashing.add(asyncio.ensure_future(self.app.crash(err)))
+    def check_sent(self) -> None:
+        """Forget delivered records; raise ``DeliveryError`` if one failed."""
+        pending = []
+        for fut in self._sent:
+            if not fut.done():
+                pending.append(fut)
+            elif fut.exception() is not None:
+                raise DeliveryError(f"a record could not be delivered: {fut.exception()!r}")
+        self._sent = pending
+
+    async def flush(self) -> None:
+        """Wait until everything queued with the producer is in Kafka; raise
+        ``DeliveryError`` when something could not be delivered."""
+        await self.app.producer.flush()
+        self.check_sent()
 
     async def send_engine(self, records: list[EngineOut]) -> None:
         """Queue records for the engine topic, in order (caller holds the lock)."""
@@ -129,35 +151,68 @@ class _Wiring:
         for r in records:
             await self.send(topic, r.key, r.value, r.partition, r.timestamp)
 
-    async def on_input(self, message: faust.types.Message) -> None:
-        """Ingest one input record."""
+    async def on_records(self, records: Iterable[RawRecord]) -> None:
+        """Ingest records of one input partition, in order (both readers call it)."""
+        async with self.lock:
+            for record in records:
+                out = self.ingest.handle(record, time.monotonic())
+                if isinstance(out, DeadLetterOut):
+                    topic = self.settings.topic_dead_letter
+                    await self.send(topic, out.key, out.value, None, record.timestamp, out.headers)
+                else:
+                    await self.send_engine(out)
+
+    async def on_batch(self, tp: KafkaPartition, records: list[ConsumerRecord]) -> None:
+        """A batch of one event-feed partition (the ingest reader calls it)."""
+        await self.on_records(
+            RawRecord(
+                topic=tp.topic,
+                partition=tp.partition,
+                offset=m.offset,
+                key=m.key,
+                value=m.value or b"",
+                headers=[(k, bytes(v)) for k, v in m.headers or ()],
+                timestamp=m.timestamp / 1000,
+            )
+            for m in records
+        )
+
+    async def on_reference(self, message: faust.types.Message) -> None:
+        """One reference record (the Faust agent of the reference topics calls it)."""
         record = RawRecord(
             topic=message.topic,
             partition=message.partition,
             offset=message.offset,
             key=message.key,
             value=message.value or b"",
-            headers=list(_headers(message.headers)),
+            headers=_headers(message.headers),
             timestamp=message.timestamp,
         )
-        async with self.lock:
-            out = self.ingest.handle(record, time.monotonic())
-            if isinstance(out, DeadLetterOut):
-                topic = self.settings.topic_dead_letter
-                await self.send(topic, out.key, out.value, None, message.timestamp, out.headers)
-                log.debug(
-                    "dead letter from %s/%d@%d", record.topic, record.partition, record.offset
-                )
-            else:
-                await self.send_engine(out)
+        await self.on_records([record])
+
+    def _held(self) -> dict[str, KafkaPartition]:
+        """Every input partition this worker reads now, by source name."""
+        held = [*(self.reader.assignment() if self.reader else ())]
+        held += [KafkaPartition(tp.topic, tp.partition) for tp in self.app.consumer.assignment()]
+        return {source_name(tp.topic, tp.partition): tp for tp in held if tp.topic in self.inputs}
+
+    async def _end_offsets(self, tps: list[KafkaPartition]) -> dict[KafkaPartition, int]:
+        """End offsets, asked from whichever consumer reads each partition."""
+        feeds = [tp for tp in tps if tp.topic not in self.references]
+        refs = [tp for tp in tps if tp.topic in self.references]
+        ends: dict[KafkaPartition, int] = {}
+        if feeds and self.reader is not None:
+            ends.update(await self.reader.consumer.end_offsets(feeds))
+        if refs:
+            faust_ends = await self.app.consumer.highwaters(*(FAUST_TP(t, p) for t, p in refs))
+            ends.update({KafkaPartition(tp.topic, tp.partition): o for tp, o in faust_ends.items()})
+        return ends
 
     async def on_tick(self) -> None:
         """Follow the assignment, send due watermarks and idle markers."""
-        assigned = self.app.consumer.assignment()
+        self.check_sent()
         now = time.monotonic()
-        mine = {
-            source_name(tp.topic, tp.partition): tp for tp in assigned if tp.topic in self.inputs
-        }
+        mine = self._held()
         for name in list(self.tracker.sources):
             if name not in mine:
                 del self.tracker.sources[name]
@@ -169,30 +224,39 @@ class _Wiring:
         idle = [n for n, p in self.tracker.sources.items() if p.idle and p.next_offset is not None]
         asked = [*candidates, *idle]
         if asked:  # end offsets are asked outside the lock: it takes a round trip
-            ends = await self.app.consumer.highwaters(*(mine[c] for c in asked))
+            ends = await self._end_offsets([mine[c] for c in asked])
             fresh = [c for c in candidates if self.tracker.sources[c].next_offset is None]
             positions = await asyncio.to_thread(self._committed, [mine[c] for c in fresh])
             await self._idle(candidates, {c: ends.get(mine[c]) for c in asked}, positions, now)
 
-    def _committed(self, tps: list[TP]) -> dict[str, int | None]:
+    def _committed(self, tps: list[KafkaPartition]) -> dict[str, int | None]:
         """The group's committed offset of each partition (0 when none), by source.
 
         For a source nothing was read from since the start: committed at its end
         offset means every record was processed (here or by a worker before).
         None when the broker does not answer (the source is then not idle yet).
         """
-        if not tps:
-            return {}
-        request = ConsumerGroupTopicPartitions(
-            self.settings.worker_group, [TopicPartition(tp.topic, tp.partition) for tp in tps]
-        )
-        try:
-            answer = self.admin.list_consumer_group_offsets([request], request_timeout=5)
-            parts = answer[self.settings.worker_group].result().topic_partitions
-        except KafkaException as err:
-            log.warning("committed offsets unavailable: %s", err)
-            return {source_name(tp.topic, tp.partition): None for tp in tps}
-        return {source_name(t.topic, t.partition): max(t.offset, 0) for t in parts}
+        out: dict[str, int | None] = {}
+        for group in {self._group_of(tp.topic) for tp in tps}:
+            mine = [
+                CKPartition(tp.topic, tp.partition)
+                for tp in tps
+                if self._group_of(tp.topic) == group
+            ]
+            request = ConsumerGroupTopicPartitions(group, mine)
+            try:
+                answer = self.admin.list_consumer_group_offsets([request], request_timeout=5)
+                parts = answer[group].result().topic_partitions
+            except KafkaException as err:
+                log.warning("committed offsets unavailable: %s", err)
+                out.update({source_name(tp.topic, tp.partition): None for tp in mine})
+                continue
+            out.update({source_name(t.topic, t.partition): max(t.offset, 0) for t in parts})
+        return out
+
+    def _group_of(self, topic: str) -> str:
+        """The consumer group that reads ``topic``."""
+        return self.app.conf.id if topic in self.references else self.settings.worker_group
 
     async def _idle(
         self,
@@ -215,18 +279,16 @@ class _Wiring:
                     await self.send_engine(self.ingest.idle(name))
                     log.info("source %s is idle", name)
 
-    async def on_engine(self, message: faust.types.Message) -> None:
-        """Feed one engine-topic record to its partition's engine; send the alerts."""
-        partition, offset = message.partition, message.offset
-        last = self.last_engine_offset.get(partition, -1)
-        if offset > last + 1:  # a gap: records this engine never saw (see docs/worker.md)
-            log.warning("engine partition %d jumps from offset %d to %d", partition, last, offset)
-        self.last_engine_offset[partition] = max(last, offset)
-        alerts = self.stage.handle(partition, message.value or b"")
+    async def on_engine(self, partition: int, offset: int, value: bytes, cause: float) -> None:
+        """Feed one engine-topic record to its partition's engine; send the alerts.
+
+        ``cause`` is the record's Kafka timestamp (seconds): the input record's,
+        or the marker's sending time (``EngineOut.timestamp``).
+        """
+        alerts = self.stage.handle(partition, value)
         ENGINE_RECORDS.inc()
         if not alerts:
             return
-        cause = message.timestamp
         headers = [(CAUSE_HEADER, str(round(cause * 1000)).encode())]
         topic = self.settings.topic_alerts
         for alert in alerts:
@@ -239,7 +301,7 @@ class _Wiring:
 
 
 def _headers(headers: object) -> list[tuple[str, bytes]]:
-    """A message's headers as a list of pairs, whatever form Faust gives them in."""
+    """A Faust message's headers as a list of pairs, whatever form Faust gives them in."""
     if isinstance(headers, dict):
         return [(str(k), bytes(v)) for k, v in headers.items()]
     if isinstance(headers, list | tuple):
@@ -253,26 +315,59 @@ def build_app(settings: Settings, key: bytes, config: RulesConfig, datadir: Path
     ``datadir`` is Faust's working folder (it keeps nothing there with the
     in-memory store, but creates it).
     """
-    app = create_app(settings, app_id=settings.worker_group, partitions=settings.engine_partitions)
+    app = create_app(
+        settings, app_id=f"{settings.worker_group}-reference", partitions=settings.engine_partitions
+    )
     app.conf.datadir = datadir / f"{settings.worker_group}-data"
-    # The engine agent never acknowledges; waiting for its "in-flight" records
-    # would hold every rebalance and shutdown until a time-out.
-    app.conf.stream_wait_empty = False
     # A worker killed without leaving the group holds its partitions this long.
     app.conf.broker_session_timeout = SESSION_TIMEOUT_S
+    # Faust's consumer reads only the reference topics; no leader topic needed.
+    app.conf.topic_disable_leader = True
+    # aiokafka makes a send wait once its partition's batch is full until that
+    # batch is sent; with 16 kB batches a busy ingest waited on every other
+    # round trip. Large batches and a short linger keep it moving.
+    app.conf.producer_max_batch_size = PRODUCER_BATCH_BYTES
+    app.conf.producer_max_request_size = 2 * PRODUCER_BATCH_BYTES
+    app.conf.producer_linger = PRODUCER_LINGER_S
     wiring = _Wiring(app, settings, key, config)
-    inputs = _raw_topic(app, *settings.feed_topics().values())
+    references = app.topic(
+        *sorted(wiring.references),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
 
-    @app.agent(inputs, concurrency=1, name="ingest")
-    async def ingest(stream: faust.StreamT[bytes]) -> None:
+    @app.agent(references, concurrency=1, name="reference")
+    async def reference(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            await wiring.on_input(event.message)
+            await wiring.on_reference(event.message)
 
-    @app.agent(wiring.engine_topic, concurrency=1, name="engine")
-    async def engine(stream: faust.StreamT[bytes]) -> None:
-        assert isinstance(stream, faust.Stream)  # StreamT does not declare noack()
-        async for event in stream.noack().events():
-            await wiring.on_engine(event.message)
+    wiring.reader = IngestReader(
+        settings.kafka_bootstrap_servers,
+        sorted(wiring.inputs - wiring.references),
+        settings.worker_group,
+        SESSION_TIMEOUT_S,
+        handle=wiring.on_batch,
+        flush=wiring.flush,
+    )
+    reader = EngineReader(
+        settings.kafka_bootstrap_servers,
+        settings.topic_engine,
+        f"{settings.worker_group}-engine",
+        SESSION_TIMEOUT_S,
+        handle=wiring.on_engine,
+        forget=wiring.stage.drop,
+    )
+
+    async def start_engine_reader() -> None:
+        assert wiring.reader is not None
+        await app.add_runtime_dependency(wiring.reader)
+        await app.add_runtime_dependency(reader)
+
+    app.task(start_engine_reader)
+
+    # SINK WIRING: the ClickHouse sink (streams.sink) starts here with the app.
 
     async def tick() -> None:
         await wiring.on_tick()
