@@ -97,6 +97,11 @@ class Engine:
         return None if wm is None else from_us(wm)
 
     @property
+    def seen_ids(self) -> int:
+        """Event copies remembered for de-duplication."""
+        return len(self._seen)
+
+    @property
     def buffered(self) -> int:
         """Event copies waiting for the watermark."""
         return len(self._buffer)

@@ -38,7 +38,13 @@ from prometheus_client import Counter
 
 from rules import RulesConfig, detection_path
 from streams.app import create_app
-from streams.metrics import observe_detection_latency, record_alert
+from streams.metrics import (
+    forget_consumer_lag,
+    observe_detection_latency,
+    record_alert,
+    set_consumer_lag,
+    set_engine_state,
+)
 from streams.settings import Settings
 from streams.worker.engine_reader import EngineReader
 from streams.worker.engine_stage import EngineStage, alert_key
@@ -58,6 +64,8 @@ class DeliveryError(RuntimeError):
 
 TICK_S = 0.2
 """Interval of the marker timer, seconds."""
+REPORT_S = 2.0
+"""Interval of the lag and state-size gauges, seconds."""
 SESSION_TIMEOUT_S = 10.0
 """Kafka session time-out: how soon a crashed worker's partitions move to another."""
 PRODUCER_BATCH_BYTES = 1_000_000
@@ -98,6 +106,10 @@ class _Wiring:
         )
         self.reader: IngestReader | None = None
         """The ingest reader, once the app has made it."""
+        self.engine_reader: EngineReader | None = None
+        """The engine reader, once the app has made it."""
+        self._lagging: set[tuple[str, int]] = set()
+        self._next_report = 0.0
         self._lock: asyncio.Lock | None = None
         self._sent: list[asyncio.Future[object]] = []
 
@@ -208,11 +220,39 @@ class _Wiring:
             ends.update({KafkaPartition(tp.topic, tp.partition): o for tp, o in faust_ends.items()})
         return ends
 
+    def _report(self, mine: dict[str, KafkaPartition]) -> None:
+        """Engine state sizes and the lag of every partition read (for ``/metrics``)."""
+        set_engine_state(*self.stage.sizes())
+        lags: dict[tuple[str, int], int] = {}
+        for name, tp in mine.items():
+            progress = self.tracker.sources.get(name)
+            end: int | None
+            if tp.topic in self.references:
+                end = self.app.consumer.highwater(FAUST_TP(tp.topic, tp.partition))
+            else:
+                end = self.reader.consumer.highwater(tp) if self.reader else None
+            if end is not None and progress is not None:
+                lags[(tp.topic, tp.partition)] = end - (progress.next_offset or 0)
+        engine = self.engine_reader
+        if engine is not None:
+            for tp in engine.assignment():
+                end = engine.consumer.highwater(tp)
+                if end is not None:
+                    lags[(tp.topic, tp.partition)] = end - engine.next_offset.get(tp.partition, 0)
+        for topic, partition in self._lagging - lags.keys():
+            forget_consumer_lag(topic, partition)
+        for (topic, partition), lag in lags.items():
+            set_consumer_lag(topic, partition, lag)
+        self._lagging = set(lags)
+
     async def on_tick(self) -> None:
         """Follow the assignment, send due watermarks and idle markers."""
         self.check_sent()
         now = time.monotonic()
         mine = self._held()
+        if now >= self._next_report:
+            self._next_report = now + REPORT_S
+            self._report(mine)
         for name in list(self.tracker.sources):
             if name not in mine:
                 del self.tracker.sources[name]
@@ -351,7 +391,7 @@ def build_app(settings: Settings, key: bytes, config: RulesConfig, datadir: Path
         handle=wiring.on_batch,
         flush=wiring.flush,
     )
-    reader = EngineReader(
+    reader = wiring.engine_reader = EngineReader(
         settings.kafka_bootstrap_servers,
         settings.topic_engine,
         f"{settings.worker_group}-engine",

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rules import Engine, RulesConfig
+from rules import Engine, RulesConfig, route
 from schemas.alerts import Alert
-from schemas.clean import load_envelope
+from schemas.clean import EventRecord, load_envelope
+from streams.metrics import record_late_event
 
 __all__ = ["EngineStage", "alert_key"]
 
@@ -54,5 +55,26 @@ class EngineStage:
         self.engines.pop(partition, None)
 
     def handle(self, partition: int, value: bytes) -> list[Alert]:
-        """The alerts that one engine-topic record of ``partition`` causes."""
-        return self.engine(partition).feed(load_envelope(value))
+        """The alerts that one engine-topic record of ``partition`` causes.
+
+        Counts a late event (``controlfeed_late_events_total``) once, on the
+        copy of the first family of its route.
+        """
+        engine = self.engine(partition)
+        envelope = load_envelope(value)
+        late = engine.stats.late
+        alerts = engine.feed(envelope)
+        if engine.stats.late != late and isinstance(envelope, EventRecord):
+            event = envelope.event
+            if route(event, self._config)[:1] == [(envelope.family, envelope.key)]:
+                record_late_event(event.feed)
+        return alerts
+
+    def sizes(self) -> tuple[int, int, int]:
+        """(buffered event copies, pending deadlines, remembered ids) over every engine."""
+        engines = self.engines.values()
+        return (
+            sum(e.buffered for e in engines),
+            sum(e.pending_timers for e in engines),
+            sum(e.seen_ids for e in engines),
+        )
