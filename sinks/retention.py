@@ -4,7 +4,11 @@ Called by the worker at start and then about once an hour, and by tests.
 Partitions are days of China Standard Time (``toYYYYMMDD`` of the row's time,
 ``sinks.ddl``); they are found in ``system.parts`` and dropped with ``ALTER
 TABLE ... DROP PARTITION``, which works on ClickHouse 18.16 and current
-releases (``TTL`` does not exist on 18.16). The reference tables
+releases (``TTL`` does not exist on 18.16). Days are counted back from the
+newest day of the feed tables or from ``now``, whichever is earlier: the
+stream's own clock, as everywhere in the pipeline, so a replayed historical
+file keeps its days (a wall-clock cut-off would drop a 2022 scenario at
+once), and an event dated in the future cannot make everything old. The reference tables
 (``risk_areas``, ``venues``) are not touched: the current venue register may
 date from long ago, and it holds no personal data.
 """
@@ -25,6 +29,7 @@ __all__ = [
     "DroppedPartition",
     "cutoff_day",
     "drop_old_partitions",
+    "newest_day",
 ]
 
 DEFAULT_RETENTION_DAYS: Final = 28
@@ -53,16 +58,40 @@ def cutoff_day(days: int, now: datetime) -> int:
     return oldest.year * 10_000 + oldest.month * 100 + oldest.day
 
 
+FEED_TABLES: Final[tuple[str, ...]] = ("checkpoint_scans", "venue_scans", "patrol_events")
+"""The tables whose newest day is the stream's "today"."""
+
+
+def newest_day(store: Store) -> int | None:
+    """The newest day (``YYYYMMDD``) holding feed events, or None when there are none."""
+    tables = ", ".join(f"'{table}'" for table in FEED_TABLES)
+    found = store.query(
+        "SELECT max(toUInt32(partition)) FROM system.parts "  # noqa: S608 (constant names)
+        f"WHERE database = currentDatabase() AND active AND table IN ({tables})"
+    )
+    day = int(found.rows[0][0]) if found.rows and found.rows[0][0] is not None else 0
+    return day or None
+
+
+def _noon(day: int) -> datetime:
+    """Noon of ``day`` (``YYYYMMDD``) in China Standard Time."""
+    return datetime(day // 10_000, day // 100 % 100, day % 100, 12, tzinfo=ZoneInfo(TIME_ZONE))
+
+
 def drop_old_partitions(
     store: Store, *, days: int = DEFAULT_RETENTION_DAYS, now: datetime
 ) -> list[DroppedPartition]:
     """Drop every day before the last ``days`` days (today included) from the retained tables.
 
-    ``now`` is an aware datetime (the caller's clock). Returns what was dropped;
+    ``now`` is an aware datetime (the caller's clock); days count back from it or
+    from ``newest_day``, whichever is earlier. Returns what was dropped;
     running it again drops nothing more. Raises ``sinks.exceptions.SinkError``
     like any store call; days dropped before the failure stay dropped.
     """
     keep_from = cutoff_day(days, now)
+    newest = newest_day(store)
+    if newest is not None:
+        keep_from = min(keep_from, cutoff_day(days, _noon(newest)))
     tables = ", ".join(f"'{table}'" for table in RETAINED_TABLES)
     parts = store.query(
         "SELECT DISTINCT table, partition FROM system.parts "  # noqa: S608 (constant names)

@@ -44,6 +44,16 @@ class Settings(BaseSettings):
     clickhouse_url: str = ""
     """ClickHouse native-protocol URL of the pipeline's store, e.g.
     ``clickhouse://127.0.0.1:9000/default``; empty means not configured."""
+    sink_enabled: bool = True
+    """Whether the worker stores events, alerts and dead letters (``streams.sink``)."""
+    sink_batch_rows: int = Field(default=10_000, ge=1)
+    """Rows that make the sink flush a batch; also its backpressure bound during an outage."""
+    sink_batch_seconds: float = Field(default=1.0, gt=0)
+    """Seconds the oldest row waits at most before the sink flushes."""
+    sink_retry_max_seconds: float = Field(default=30.0, ge=0.5)
+    """Longest wait between two store attempts while ClickHouse fails (0.5 s, doubling)."""
+    retention_days: int = Field(default=28, ge=1)
+    """Days of events, alerts and dead letters kept in the store (today included)."""
     clickhouse_tcp_port: int = Field(default=9000, ge=1, le=65535)
     """Native-protocol port of the local ClickHouse server."""
     clickhouse_http_port: int = Field(default=8123, ge=1, le=65535)

@@ -408,6 +408,15 @@ def build_app(settings: Settings, key: bytes, config: RulesConfig, datadir: Path
     app.task(start_engine_reader)
 
     # SINK WIRING: the ClickHouse sink (streams.sink) starts here with the app.
+    if settings.sink_enabled:
+        from streams.sink import SinkService
+
+        sink = SinkService(settings, config, session_timeout_s=SESSION_TIMEOUT_S)
+
+        async def start_sink() -> None:
+            await app.add_runtime_dependency(sink)
+
+        app.task(start_sink)
 
     async def tick() -> None:
         await wiring.on_tick()

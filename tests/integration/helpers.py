@@ -114,9 +114,14 @@ def free_port() -> int:
         return port
 
 
-def worker_env(settings: Settings) -> dict[str, str]:
-    """The environment of a worker (or replay) process using ``settings``' topics and group."""
-    return {
+def worker_env(settings: Settings, data_dir: Path | None = None) -> dict[str, str]:
+    """The environment of a worker (or replay) process using ``settings``' topics and group.
+
+    ``data_dir`` (``CONTROLFEED_DATA_DIR``) is where a worker's sink keeps its
+    chDB store when no ClickHouse URL is set: chDB allows one process per
+    path, so every worker of a test needs its own (``start_worker`` gives one).
+    """
+    env = {
         **os.environ,
         **topic_env(settings),
         "CONTROLFEED_TOPIC_ENGINE": settings.topic_engine,
@@ -124,11 +129,21 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "CONTROLFEED_WORKER_GROUP": settings.worker_group,
         "CONTROLFEED_METRICS_PORT": str(free_port()),
     }
+    if data_dir is not None:
+        env["CONTROLFEED_DATA_DIR"] = str(data_dir)
+    return env
 
 
-def start_worker(settings: Settings, log: Path, key: str | None = None) -> subprocess.Popen[bytes]:
-    """``controlfeed worker`` logging to ``log``; throwaway key (``--demo-key``) unless ``key``."""
-    env = worker_env(settings)
+def start_worker(
+    settings: Settings, log: Path, key: str | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``controlfeed worker`` logging to ``log``; throwaway key (``--demo-key``) unless ``key``.
+
+    The worker's data dir is ``<log folder>/data`` (its sink's chDB store, kept
+    across a restart with the same ``log``); ``env`` adds or overrides variables
+    (e.g. ``CONTROLFEED_CLICKHOUSE_URL``).
+    """
+    env = {**worker_env(settings, log.parent / "data"), **(env or {})}
     args = [*CLI, "worker", "--datadir", str(log.parent / "faust")]
     if key is None:
         args.append("--demo-key")

@@ -163,6 +163,28 @@ def test_retention_drops_an_old_day_and_keeps_the_current_one(store: Store) -> N
     assert drop_old_partitions(store, days=28, now=NOW) == []
 
 
+def test_retention_counts_days_from_the_newest_event_not_the_wall_clock(store: Store) -> None:
+    replayed = NOW - timedelta(days=1500)  # a historical file, replayed today
+    batcher = Batcher(store)
+    batcher.add_event(s.checkpoint_scan("cp-then", replayed))
+    batcher.add_event(s.checkpoint_scan("cp-before", replayed - timedelta(days=40)))
+    batcher.flush()
+
+    dropped = drop_old_partitions(store, days=28, now=NOW)
+
+    assert [d.table for d in dropped] == ["checkpoint_scans", "checkpoint_scans_per_minute"]
+    assert store.query("SELECT event_id FROM checkpoint_scans FINAL").rows == [("cp-then",)]
+
+
+def test_an_event_dated_in_the_future_does_not_make_the_present_old(store: Store) -> None:
+    batcher = Batcher(store)
+    batcher.add_event(s.checkpoint_scan("cp-now", NOW))
+    batcher.add_event(s.checkpoint_scan("cp-future", NOW + timedelta(days=400)))
+    batcher.flush()
+
+    assert drop_old_partitions(store, days=28, now=NOW) == []
+
+
 def _scenario(store: Store) -> None:
     batcher = Batcher(store)
     for kind, venue_id in (("pharmacy", "v-pharmacy"), ("mall", "v-mall"), ("mahjong", "v-mj")):

@@ -1,0 +1,128 @@
+"""Which Kafka records become rows, and as what: pure functions, no I/O.
+
+Called by ``streams.sink.service.SinkService`` for every record it reads, and
+by unit tests. Each function returns the model to store, or None when the
+record is stored from somewhere else (or is no data at all), and raises
+``UnreadableRecordError`` when the record is not what the worker writes to
+that topic.
+
+- Engine topic: ingest sends every event once per element of
+  ``rules.route(event)`` (each copy to its family's partition) and every
+  reference record (risk area, venue) to every partition. So an
+  ``EventRecord`` is stored only when its ``(family, key)`` is the *first*
+  element of the route (exactly one copy matches), a ``ReferenceRecord`` only
+  from partition 0, and markers (``Watermark``, ``Idle``) never.
+- Alerts topic: every ``Alert``.
+- Dead-letter topic: the redacted ``DeadLetter`` (reason, source topic,
+  partition and offset from the ``controlfeed.error.*`` headers, payload
+  masked by ``schemas.identity.redact``); the raw value never reaches a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Final
+
+from pydantic import ValidationError
+
+from rules import RulesConfig, route
+from schemas.alerts import Alert
+from schemas.clean import CleanEvent, EventRecord, ReferenceRecord, load_envelope
+from schemas.deadletter import DeadLetter
+from schemas.decode import Rejected, decode
+from streams.sink.exceptions import UnreadableRecordError
+from streams.worker.deadletter import (
+    HEADER_OFFSET,
+    HEADER_PARTITION,
+    HEADER_REASON,
+    HEADER_TOPIC,
+)
+
+__all__ = ["REFERENCE_PARTITION", "alert_of", "dead_letter_of", "event_of"]
+
+REFERENCE_PARTITION: Final = 0
+"""The engine partition whose copy of a broadcast reference record is stored."""
+
+_MARKER_KINDS: Final = (b'"kind":"watermark"', b'"kind":"idle"')
+
+
+def event_of(
+    partition: int, key: bytes | None, value: bytes, config: RulesConfig
+) -> CleanEvent | None:
+    """The event to store from one engine-topic record, or None for a copy stored elsewhere.
+
+    Markers and reference copies of partitions other than
+    ``REFERENCE_PARTITION`` (Kafka key None) are skipped without decoding.
+    Raises ``UnreadableRecordError`` for a value that is not an envelope.
+    """
+    no_data = partition != REFERENCE_PARTITION or any(k in value for k in _MARKER_KINDS)
+    if key is None and no_data:
+        return None
+    try:
+        envelope = load_envelope(value)
+    except ValidationError as err:
+        raise UnreadableRecordError(
+            f"engine record is not an envelope ({err.error_count()} errors)"
+        ) from None
+    if isinstance(envelope, ReferenceRecord):
+        return envelope.record if partition == REFERENCE_PARTITION else None
+    if isinstance(envelope, EventRecord):
+        copies = route(envelope.event, config)
+        if copies and copies[0] == (envelope.family, envelope.key):
+            return envelope.event
+    return None
+
+
+def alert_of(value: bytes) -> Alert:
+    """The alert of one alerts-topic record. Raises ``UnreadableRecordError``."""
+    try:
+        return Alert.model_validate_json(value)
+    except ValidationError as err:
+        raise UnreadableRecordError(
+            f"alerts record is not an alert ({err.error_count()} errors)"
+        ) from None
+
+
+def _header(headers: dict[str, bytes], name: str) -> str:
+    try:
+        return headers[name].decode("utf-8")
+    except KeyError:
+        raise UnreadableRecordError(f"dead letter without the {name} header") from None
+    except UnicodeDecodeError:
+        raise UnreadableRecordError(f"dead letter with an undecodable {name} header") from None
+
+
+def dead_letter_of(
+    value: bytes, headers: Iterable[tuple[str, bytes | None]], timestamp_ms: int | None
+) -> DeadLetter:
+    """The redacted dead letter of one dead-letter-topic record.
+
+    The reason and the source coordinates come from the ``controlfeed.error.*``
+    headers (``streams.worker.deadletter``); the detail and the feed are found
+    again by decoding the value (deterministic). ``timestamp_ms`` is the
+    record's Kafka timestamp, which ingest copies from the rejected record.
+    Raises ``UnreadableRecordError`` when a header is missing or malformed.
+    """
+    found = {name: raw or b"" for name, raw in headers}
+    reason = _header(found, HEADER_REASON)
+    topic = _header(found, HEADER_TOPIC)
+    try:
+        partition = int(_header(found, HEADER_PARTITION))
+        offset = int(_header(found, HEADER_OFFSET))
+    except ValueError:
+        raise UnreadableRecordError("dead letter with a non-numeric source header") from None
+    decoded = decode(value)
+    if isinstance(decoded, Rejected):
+        rejected = Rejected(reason=reason, feed=decoded.feed, detail=decoded.detail)
+    else:  # a valid event on another feed's topic (wrong_topic)
+        rejected = Rejected(reason=reason, feed=decoded.feed)
+    stamp = None
+    if timestamp_ms is not None and timestamp_ms >= 0:
+        stamp = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+    try:
+        return DeadLetter.from_record(
+            value, rejected, topic=topic, partition=partition, offset=offset, timestamp=stamp
+        )
+    except ValidationError:
+        raise UnreadableRecordError("dead letter with impossible source coordinates") from None
