@@ -42,6 +42,7 @@ __all__ = [
     "DETECTION_LATENCY_BUCKETS",
     "DETECTION_PATHS",
     "ENGINE_BUFFERED_EVENTS",
+    "ENGINE_RECORDS",
     "ENGINE_SEEN_IDS",
     "ENGINE_TIMERS",
     "EVENTS",
@@ -190,6 +191,12 @@ ENGINE_SEEN_IDS = Gauge(
     "Event ids remembered for de-duplication, summed over the worker's engines.",
 )
 """``controlfeed_engine_seen_ids``: bounded by the engines' horizons."""
+ENGINE_RECORDS = Counter(
+    "controlfeed_engine_records",
+    "Engine-topic records (event copies, reference records, markers) the engines processed.",
+)
+"""``controlfeed_engine_records_total``: against the engine topic's end offsets, how far the
+engines are; ``benchmarks/worker.py`` times the worker with it."""
 SINK_ROWS = Counter("controlfeed_sink_rows", "Rows written to the store, by table.", ["table"])
 """``controlfeed_sink_rows_total{table}``: counted when the insert succeeded."""
 SINK_BATCHES = Counter(

@@ -25,7 +25,6 @@ import logging
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import cast
 
 import faust
 from aiokafka import TopicPartition as KafkaPartition
@@ -34,11 +33,11 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException
 from confluent_kafka import TopicPartition as CKPartition
 from confluent_kafka.admin import AdminClient
 from faust.types import TP as FAUST_TP
-from prometheus_client import Counter
 
 from rules import RulesConfig, detection_path
 from streams.app import create_app
 from streams.metrics import (
+    ENGINE_RECORDS,
     forget_consumer_lag,
     observe_detection_latency,
     record_alert,
@@ -51,31 +50,23 @@ from streams.worker.engine_stage import EngineStage, alert_key
 from streams.worker.idleness import SourceTracker
 from streams.worker.ingest import DeadLetterOut, EngineOut, Ingest, RawRecord, source_name
 from streams.worker.ingest_reader import IngestReader
+from streams.worker.outbox import Outbox
 
-__all__ = ["CAUSE_HEADER", "SESSION_TIMEOUT_S", "TICK_S", "DeliveryError", "build_app"]
+__all__ = ["CAUSE_HEADER", "SESSION_TIMEOUT_S", "TICK_S", "build_app"]
 
 log = logging.getLogger(__name__)
 
 
-class DeliveryError(RuntimeError):
-    """A record the worker sent was refused by Kafka: the worker stops (and, restarted,
-    reads its input again from the last commit)."""
-
-
 TICK_S = 0.2
 """Interval of the marker timer, seconds."""
+YIELD_EVERY = 200
+"""Ingest gives the event loop a turn after this many records of a batch."""
 REPORT_S = 2.0
 """Interval of the lag and state-size gauges, seconds."""
 SESSION_TIMEOUT_S = 10.0
 """Kafka session time-out: how soon a crashed worker's partitions move to another."""
-PRODUCER_BATCH_BYTES = 1_000_000
-"""Largest producer batch per partition."""
-PRODUCER_LINGER_S = 0.005
-"""How long the producer waits to fill a batch: part of every alert's latency."""
 CAUSE_HEADER = "controlfeed.cause.timestamp"
 """Alert header: Kafka timestamp (ms) of the input record (or marker) that raised it."""
-
-ENGINE_RECORDS = Counter("controlfeed_engine_records", "Engine-topic records processed.")
 
 
 def _sources(settings: Settings) -> list[str]:
@@ -111,7 +102,8 @@ class _Wiring:
         self._lagging: set[tuple[str, int]] = set()
         self._next_report = 0.0
         self._lock: asyncio.Lock | None = None
-        self._sent: list[asyncio.Future[object]] = []
+        self.outbox = Outbox(settings.kafka_bootstrap_servers)
+        """Everything the worker writes goes through this producer."""
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -120,59 +112,33 @@ class _Wiring:
             self._lock = asyncio.Lock()
         return self._lock
 
-    async def send(
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes,
-        partition: int | None = None,
-        timestamp: float | None = None,
-        headers: list[tuple[str, bytes]] | None = None,
-    ) -> None:
-        """Queue one record with the app's producer, straight to aiokafka's batches.
-
-        Faust's ``Topic.send`` wraps every record in futures and sensor calls; this
-        worker sends tens of thousands a second and needs none of it. Delivery is
-        checked by ``flush``, which the ingest reader awaits before it commits
-        input offsets, and by the timer: a delivery that failed stops the worker
-        (its input is then read again on restart) instead of going unnoticed.
-        """
-        producer = self.app.producer
-        fut = await producer.send(topic, key, value, partition, timestamp, headers)
-        self._sent.append(cast("asyncio.Future[object]", fut))
-
     def check_sent(self) -> None:
-        """Forget delivered records; raise ``DeliveryError`` if one failed."""
-        pending = []
-        for fut in self._sent:
-            if not fut.done():
-                pending.append(fut)
-            elif fut.exception() is not None:
-                raise DeliveryError(f"a record could not be delivered: {fut.exception()!r}")
-        self._sent = pending
+        """Raise ``DeliveryError`` if a record the worker sent was lost (``Outbox``)."""
+        self.outbox.check()
 
     async def flush(self) -> None:
-        """Wait until everything queued with the producer is in Kafka; raise
-        ``DeliveryError`` when something could not be delivered."""
-        await self.app.producer.flush()
-        self.check_sent()
+        """Wait until everything sent is in Kafka; ``DeliveryError`` if something was lost."""
+        await self.outbox.flush()
 
-    async def send_engine(self, records: list[EngineOut]) -> None:
+    def send_engine(self, records: list[EngineOut]) -> None:
         """Queue records for the engine topic, in order (caller holds the lock)."""
-        topic = self.settings.topic_engine
+        topic, send = self.settings.topic_engine, self.outbox.send
         for r in records:
-            await self.send(topic, r.key, r.value, r.partition, r.timestamp)
+            send(topic, r.key, r.value, r.partition, r.timestamp)
 
     async def on_records(self, records: Iterable[RawRecord]) -> None:
         """Ingest records of one input partition, in order (both readers call it)."""
         async with self.lock:
-            for record in records:
+            for n, record in enumerate(records, 1):
+                if n % YIELD_EVERY == 0:  # let the engine reader and the timer run
+                    await asyncio.sleep(0)
                 out = self.ingest.handle(record, time.monotonic())
                 if isinstance(out, DeadLetterOut):
                     topic = self.settings.topic_dead_letter
-                    await self.send(topic, out.key, out.value, None, record.timestamp, out.headers)
+                    self.outbox.send(topic, out.key, out.value, None, record.timestamp, out.headers)
                 else:
-                    await self.send_engine(out)
+                    self.send_engine(out)
+        self.outbox.check()
 
     async def on_batch(self, tp: KafkaPartition, records: list[ConsumerRecord]) -> None:
         """A batch of one event-feed partition (the ingest reader calls it)."""
@@ -259,7 +225,7 @@ class _Wiring:
         for name in mine:
             self.tracker.start(name, now)
         async with self.lock:
-            await self.send_engine(self.ingest.markers())
+            self.send_engine(self.ingest.markers())
         candidates = self.tracker.idle_candidates(now)
         idle = [n for n, p in self.tracker.sources.items() if p.idle and p.next_offset is not None]
         asked = [*candidates, *idle]
@@ -309,14 +275,14 @@ class _Wiring:
         async with self.lock:
             for name, end in ends.items():
                 if name in self.tracker.sources and self.tracker.waiting(name, end):
-                    await self.send_engine(self.ingest.wake(name))
-            await self.send_engine(self.ingest.markers())
+                    self.send_engine(self.ingest.wake(name))
+            self.send_engine(self.ingest.markers())
             for name in candidates:
                 progress = self.tracker.sources.get(name)
                 if progress is None or progress.idle or progress.last_read > now:
                     continue  # revoked, or read from since the candidates were chosen
                 if self.tracker.is_caught_up(name, ends[name], positions.get(name)):
-                    await self.send_engine(self.ingest.idle(name))
+                    self.send_engine(self.ingest.idle(name))
                     log.info("source %s is idle", name)
 
     async def on_engine(self, partition: int, offset: int, value: bytes, cause: float) -> None:
@@ -332,7 +298,7 @@ class _Wiring:
         headers = [(CAUSE_HEADER, str(round(cause * 1000)).encode())]
         topic = self.settings.topic_alerts
         for alert in alerts:
-            await self.send(
+            self.outbox.send(
                 topic, alert_key(alert), alert.model_dump_json().encode(), None, None, headers
             )
             record_alert(alert.rule, alert.severity)
@@ -363,12 +329,6 @@ def build_app(settings: Settings, key: bytes, config: RulesConfig, datadir: Path
     app.conf.broker_session_timeout = SESSION_TIMEOUT_S
     # Faust's consumer reads only the reference topics; no leader topic needed.
     app.conf.topic_disable_leader = True
-    # aiokafka makes a send wait once its partition's batch is full until that
-    # batch is sent; with 16 kB batches a busy ingest waited on every other
-    # round trip. Large batches and a short linger keep it moving.
-    app.conf.producer_max_batch_size = PRODUCER_BATCH_BYTES
-    app.conf.producer_max_request_size = 2 * PRODUCER_BATCH_BYTES
-    app.conf.producer_linger = PRODUCER_LINGER_S
     wiring = _Wiring(app, settings, key, config)
     references = app.topic(
         *sorted(wiring.references),

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 from prometheus_client import start_http_server
 
-from rules import ConfigError, RulesConfig, load_config
+from rules import ConfigError, RulesConfig, load_config, tune_gc
 from streams.exceptions import ControlfeedError
 from streams.settings import Settings
 from streams.worker.topics import declare_worker_topics
@@ -109,4 +109,5 @@ def worker(settings: Settings, demo_key: bool, loglevel: str, datadir: Path | No
     # root logger to DEBUG: every debug call of aiokafka then builds a record,
     # which cost the worker nine tenths of its speed. No spinner, no DEBUG.
     runner.spinner = None
+    tune_gc()  # the engines keep minutes of events alive: see rules.tuning
     runner.execute_from_commandline()
