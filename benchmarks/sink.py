@@ -222,7 +222,12 @@ def _check_count(store: ServerStore, count: int) -> None:
 
 @click.command()
 @click.option("--rows", "count", default=500_000, show_default=True, help="Rows to store.")
-@click.option("--batch", default=10_000, show_default=True, help="Rows per sink block.")
+@click.option(
+    "--batch",
+    default=Settings.model_fields["sink_batch_rows"].default,
+    show_default=True,
+    help="Rows per sink block (default: the worker's CONTROLFEED_SINK_BATCH_ROWS).",
+)
 @click.option("--writers", default=2, show_default=True, help="Connections of the BlockWriter.")
 @click.option("--repeat", default=1, show_default=True, help="Runs of each; the best counts.")
 def main(count: int, batch: int, writers: int, repeat: int) -> None:

@@ -121,10 +121,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _generate(path: Path, events: int, seconds: int, seed: int) -> dict[str, Any]:
+def _generate(
+    path: Path, events: int, seconds: int, seed: int, anomaly_rate: float = 0.001
+) -> dict[str, Any]:
     """A scenario of about ``events`` events over ``seconds`` of event time; its labels."""
     options = ScenarioOptions(
-        seed=seed, duration_s=seconds, rate=events / seconds, population=max(events // 4, 1000)
+        seed=seed,
+        duration_s=seconds,
+        rate=events / seconds,
+        population=max(events // 4, 1000),
+        anomaly_rate=anomaly_rate,
     )
     with _err.status(f"generating ~{events:,} events..."):
         generate_to(path, options)
@@ -331,7 +337,8 @@ def _throughput(settings: Settings, events: int, workdir: Path, run: Run) -> Non
 def _latency(settings: Settings, rate: float, seconds: int, workdir: Path, run: Run) -> None:
     path = workdir / "latency.jsonl"
     events = int(rate * seconds)
-    _generate(path, events, max(seconds * 60, 600), seed=12)
+    # More anomalies than the throughput run, so the percentiles rest on hundreds of alerts.
+    _generate(path, events, max(seconds * 60, 600), seed=12, anomaly_rate=0.01)
     own = _fresh(settings, _free_port())
     run.rate = rate
     try:

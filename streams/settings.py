@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     ``clickhouse://127.0.0.1:9000/default``; empty means not configured."""
     sink_enabled: bool = True
     """Whether the worker stores events, alerts and dead letters (``streams.sink``)."""
-    sink_batch_rows: int = Field(default=10_000, ge=1)
+    sink_batch_rows: int = Field(default=100_000, ge=1)
     """Rows that make the sink flush a batch; also its backpressure bound during an outage."""
     sink_batch_seconds: float = Field(default=1.0, gt=0)
     """Seconds the oldest row waits at most before the sink flushes."""
