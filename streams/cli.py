@@ -157,13 +157,26 @@ def _print_demo(result: DemoResult) -> bool:
         table.add_row(rule, severity, f"[{colour}]{found}[/]", str(want))
     _out.print(table)
     total, labelled = sum(result.found.values()), sum(result.expected.values())
-    verdict = (
-        "[green]equal to the labels[/]" if result.matches else "[red]differs from the labels[/]"
-    )
+    equal = result.found == result.expected
+    verdict = "[green]equal to the labels[/]" if equal else "[red]differs from the labels[/]"
     _out.print(
         f"demo: {total} alerts, {labelled} labelled: {verdict} (worker log {result.worker_log})",
         soft_wrap=True,
     )
+    rows = Table(title="the sample's events stored (rows through FINAL)", title_justify="left")
+    for column in ("table", "rows", "valid events"):
+        rows.add_column(column, justify="left" if column == "table" else "right")
+    for name, want in result.valid.items():
+        got = result.stored.get(name, 0)
+        colour = "green" if got == want else "red"
+        rows.add_row(name, f"[{colour}]{got:,}[/]", f"{want:,}")
+    _out.print(rows)
+    same = result.stored == result.valid
+    verdict = "[green]each valid event once[/]" if same else "[red]not each valid event once[/]"
+    _out.print(f"store: {result.store}: {verdict}", soft_wrap=True)
+    query = '"SELECT rule, count() FROM alerts FINAL GROUP BY rule"'
+    command = f"{result.query_prefix}.venv/bin/controlfeed query {query}"
+    _out.print(f"query them: {command}", soft_wrap=True)
     return result.matches
 
 

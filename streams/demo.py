@@ -49,11 +49,21 @@ class DemoResult:
     """The sample's labelled alerts, per (rule, severity)."""
     worker_log: Path
     """The demo worker's log."""
+    stored: dict[str, int]
+    """Rows per feed table in the store, read through ``FINAL``."""
+    valid: dict[str, int]
+    """The sample's valid events per feed table (from its labels)."""
+    store: str
+    """Which store the worker wrote to."""
+    query_prefix: str
+    """What to put before ``controlfeed query`` to query that store (the demo's data
+    folder when it is chDB)."""
 
     @property
     def matches(self) -> bool:
-        """True when every rule and severity has exactly the labelled count."""
-        return self.found == self.expected
+        """True when every rule and severity has exactly the labelled count and every
+        valid event is stored once."""
+        return self.found == self.expected and self.stored == self.valid
 
 
 def demo_settings(settings: Settings, run: str) -> Settings:
@@ -71,8 +81,10 @@ def run_demo(settings: Settings) -> DemoResult:
     Raises ``ControlfeedError`` when the worker dies, is never ready, or replay fails.
     """
     run = uuid.uuid4().hex[:8]
-    settings = demo_settings(settings, run)
     home = settings.data_dir / "demo"
+    # The demo's own data folder: with no server configured, its chDB store is
+    # <data_dir>/demo/chdb, apart from whatever else ran on this machine.
+    settings = demo_settings(settings, run).model_copy(update={"data_dir": home})
     home.mkdir(parents=True, exist_ok=True)
     log = home / "worker.log"
     log.write_bytes(b"")
@@ -92,10 +104,103 @@ def run_demo(settings: Settings) -> DemoResult:
             raise ControlfeedError("replaying the sample failed (see above)")
         _wait_settled(settings, worker, log, above=before, timeout=180)
         found = _distinct_alerts(settings)
+        _wait_stored(settings, worker, log, timeout=120)
     finally:
         terminate(worker)
         _delete_run_topics(settings, run)
-    return DemoResult(found, _expected(), log)
+    stored, where = _stored(settings)
+    prefix = "" if settings.clickhouse_url else f"CONTROLFEED_DATA_DIR={home} "
+    return DemoResult(found, _expected(), log, stored, _valid(), where, prefix)
+
+
+FEED_TABLES = {
+    "checkpoint_scan": "checkpoint_scans",
+    "venue_scan": "venue_scans",
+    "patrol_event": "patrol_events",
+}
+"""The store's table of each event feed (reference tables keep their whole history)."""
+
+
+def _sink_backlog(settings: Settings) -> int | None:
+    """Records of the engine, alerts and dead-letter topics the sink has not committed
+    (None while it has committed nothing yet)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap_servers,
+            "group.id": f"{settings.worker_group}-sink",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        parts = []
+        for topic in (settings.topic_engine, settings.topic_alerts, settings.topic_dead_letter):
+            meta = consumer.list_topics(topic, timeout=10).topics[topic]
+            parts += [TopicPartition(topic, p) for p in meta.partitions]
+        committed = consumer.committed(parts, timeout=10)
+        if all(tp.offset < 0 for tp in committed):
+            return None
+        ends = [consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in committed]
+        return sum(end - max(tp.offset, 0) for tp, end in zip(committed, ends, strict=True))
+    except KafkaException:
+        return None
+    finally:
+        consumer.close()
+
+
+def _wait_stored(
+    settings: Settings, worker: subprocess.Popen[bytes], log: Path, timeout: float
+) -> None:
+    """Until the sink has committed (so stored) every record; gives up quietly at ``timeout``
+    (the report then shows what is missing)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and worker.poll() is None:
+        if _sink_backlog(settings) == 0:
+            return
+        time.sleep(0.5)
+
+
+def _stored(settings: Settings) -> tuple[dict[str, int], str]:
+    """Rows of the sample's events per feed table (``FINAL``), and the store's description.
+
+    The store may hold other runs' events too; only the sample's event ids count.
+    """
+    from sinks import SinkError, open_store
+
+    try:
+        store = open_store(settings.clickhouse_url, settings.data_dir / "chdb")
+    except SinkError as err:
+        raise ControlfeedError(
+            f"cannot open the store to count what the demo stored: {err}",
+            hint="Check CONTROLFEED_CLICKHOUSE_URL, or that no other worker holds the chDB path.",
+        ) from err
+    try:
+        ids = _sample_ids()
+        counts = {}
+        for feed, table in FEED_TABLES.items():
+            listed = ", ".join(f"'{i}'" for i in sorted(ids[feed]))  # ids: [A-Za-z0-9-] only
+            sql = f"SELECT count() FROM {table} FINAL WHERE event_id IN ({listed})"  # noqa: S608
+            counts[table] = int(store.query(sql).rows[0][0])
+        return counts, store.description
+    finally:
+        store.close()
+
+
+def _valid() -> dict[str, int]:
+    labels = json.loads(SAMPLE.with_suffix(".labels.json").read_text())
+    return {table: int(labels["events"][feed]) for feed, table in FEED_TABLES.items()}
+
+
+def _sample_ids() -> dict[str, set[str]]:
+    """The event ids of the sample's valid events, per event feed."""
+    from schemas.decode import decode
+    from schemas.feeds import CheckpointScan, PatrolEvent, VenueScan
+
+    ids: dict[str, set[str]] = {feed: set() for feed in FEED_TABLES}
+    for line in SAMPLE.read_bytes().splitlines():
+        event = decode(line)
+        if isinstance(event, CheckpointScan | VenueScan | PatrolEvent):
+            ids[event.feed].add(event.event_id)
+    return ids
 
 
 def _delete_run_topics(settings: Settings, run: str) -> None:
