@@ -24,7 +24,7 @@ from kafka.admin import NewTopic
 from streams.settings import Settings
 from streams.stack import ServiceState, Stack
 from streams.topics import declare_topics, pipeline_topics
-from tests.integration.helpers import own_topics
+from tests.integration.helpers import ENGINE_PARTITIONS, own_topics
 
 TopicFactory = Callable[..., str]
 
@@ -107,6 +107,24 @@ def mine(settings: Settings, kafka_admin: KafkaAdminClient) -> Iterator[Settings
     leftovers = [n for n in names if n in set(kafka_admin.list_topics())]
     if leftovers:
         kafka_admin.delete_topics(leftovers)
+
+
+@pytest.fixture
+def worker_settings(
+    stack: Stack, mine: Settings, kafka_admin: KafkaAdminClient
+) -> Iterator[Settings]:
+    """``mine`` plus an engine topic and consumer groups of this test; engine topic removed."""
+    tag = uuid.uuid4().hex[:8]
+    own = mine.model_copy(
+        update={
+            "topic_engine": f"test.engine.{tag}",
+            "engine_partitions": ENGINE_PARTITIONS,
+            "worker_group": f"test-worker-{tag}",
+        }
+    )
+    yield own
+    if own.topic_engine in set(kafka_admin.list_topics()):
+        kafka_admin.delete_topics([own.topic_engine])
 
 
 @pytest.fixture

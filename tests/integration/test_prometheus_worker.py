@@ -20,23 +20,17 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
-from kafka import KafkaAdminClient
 
 from streams.metrics import check_label
 from streams.settings import PROJECT_ROOT, Settings
-from streams.stack import Stack
 from streams.stack.process import tail, terminate, wait_until
 from tests.integration.helpers import (
     CLI,
-    ENGINE_PARTITIONS,
     free_port,
     run_cli,
     settle,
@@ -47,26 +41,6 @@ from tests.integration.helpers import (
 SAMPLE = PROJECT_ROOT / "data" / "sample" / "scenario.jsonl"
 LABELS = SAMPLE.with_name("scenario.labels.json")
 JOB = "controlfeed-worker"
-
-
-@pytest.fixture
-def worker_settings(
-    stack: Stack, mine: Settings, kafka_admin: KafkaAdminClient
-) -> Iterator[Settings]:
-    """``mine`` plus an engine topic and consumer group of this test; engine topic removed."""
-    tag = uuid.uuid4().hex[:8]
-    own = mine.model_copy(
-        update={
-            "topic_engine": f"test.engine.{tag}",
-            "engine_partitions": ENGINE_PARTITIONS,
-            "worker_group": f"test-worker-prom-{tag}",
-        }
-    )
-    yield own
-    faust_own = f"{own.worker_group}-__assignor-__leader"  # Faust declares it itself
-    leftovers = set(kafka_admin.list_topics()) & {own.topic_engine, faust_own}
-    if leftovers:
-        kafka_admin.delete_topics(sorted(leftovers))
 
 
 # ----------------------------------------------------------------- what the labels say

@@ -13,15 +13,10 @@ import subprocess
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from kafka import KafkaAdminClient
-
 from streams.settings import PROJECT_ROOT, Settings
-from streams.stack import Stack
 from streams.stack.process import terminate
 from streams.worker.deadletter import HEADER_OFFSET, HEADER_REASON, HEADER_TOPIC
 from tests.integration.helpers import (
@@ -43,26 +38,6 @@ from tests.integration.helpers import (
 
 SAMPLE = PROJECT_ROOT / "data" / "sample" / "scenario.jsonl"
 LABELS = SAMPLE.with_name("scenario.labels.json")
-
-
-@pytest.fixture
-def worker_settings(
-    stack: Stack, mine: Settings, kafka_admin: KafkaAdminClient
-) -> Iterator[Settings]:
-    """``mine`` plus an engine topic and consumer group of this test; engine topic removed."""
-    tag = uuid.uuid4().hex[:8]
-    own = mine.model_copy(
-        update={
-            "topic_engine": f"test.engine.{tag}",
-            "engine_partitions": ENGINE_PARTITIONS,
-            "worker_group": f"test-worker-{tag}",
-        }
-    )
-    yield own
-    faust_own = f"{own.worker_group}-__assignor-__leader"  # Faust declares it itself
-    leftovers = set(kafka_admin.list_topics()) & {own.topic_engine, faust_own}
-    if leftovers:
-        kafka_admin.delete_topics(sorted(leftovers))
 
 
 def test_worker_raises_exactly_the_labelled_alerts(
