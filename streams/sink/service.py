@@ -77,6 +77,8 @@ log = logging.getLogger(__name__)
 
 RETENTION_INTERVAL_S: Final = 3600.0
 """Seconds between two retention runs (the first runs once the store is ready)."""
+_SKIP_LOG_S: Final = 10.0
+"""At most one warning per topic this often about records the sink cannot read."""
 _RETENTION_RETRY_S: Final = 60.0
 _POLL_MS: Final = 200
 _MAX_POLL_RECORDS: Final = 5000
@@ -170,6 +172,8 @@ class SinkService(Service):
         self._backoff = Backoff(cap=settings.sink_retry_max_seconds)
         self._retry_at = 0.0
         self._next_retention = 0.0
+        self._skips: dict[str, int] = {}
+        self._skip_logged: dict[str, float] = {}
         self.paused = False
         """True while every assigned partition is paused because storing fails."""
 
@@ -275,10 +279,21 @@ class SinkService(Service):
                 headers = record.headers or ()
                 self._batcher.add_dead_letter(dead_letter_of(value, headers, record.timestamp))
         except UnreadableRecordError as err:
-            log.warning("sink skipped %s/%d@%d: %s", tp.topic, tp.partition, record.offset, err)
+            self._skipped(tp, record.offset, err)
         self._offsets[tp] = record.offset + 1
         if self._read_since is None:
             self._read_since = time.monotonic()
+
+    def _skipped(self, tp: TopicPartition, offset: int, err: UnreadableRecordError) -> None:
+        """Log a record the sink cannot read: the first at once, then one line per topic
+        every ``_SKIP_LOG_S`` with the count (a flood of junk must not flood the log)."""
+        count = self._skips.get(tp.topic, 0) + 1
+        self._skips[tp.topic] = count
+        now = time.monotonic()
+        if count == 1 or now >= self._skip_logged.get(tp.topic, 0.0) + _SKIP_LOG_S:
+            log.warning("sink skipped %d unreadable record(s) of %s so far; latest %s/%d@%d: %s",
+                        count, tp.topic, tp.topic, tp.partition, offset, err)  # fmt: skip
+            self._skip_logged[tp.topic] = now
 
     @property
     def pending_rows(self) -> int:
