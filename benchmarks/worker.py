@@ -102,14 +102,17 @@ class Run:
     """Seconds per alert, by detection path."""
 
 
-def _fresh(settings: Settings, port: int) -> Settings:
+def _fresh(settings: Settings, port: int, workdir: Path | None = None) -> Settings:
     """``settings`` with topics, engine topic, group and metrics port of this run only."""
     tag = f"bench.{uuid.uuid4().hex[:8]}"
     names = [f for f in Settings.model_fields if f.startswith("topic_")]
     names = [f for f in names if f not in ("topic_partitions", "topic_replication_factor")]
     update: dict[str, Any] = {f: f"{tag}.{f.removeprefix('topic_')}" for f in names}
-    # The sink is measured on its own (benchmarks/sink.py): off here.
+    # The sink is measured on its own (benchmarks/sink.py): off unless --sink, then into
+    # the configured store (chDB in the run's folder when no server is configured).
     update |= {"worker_group": f"{tag}-worker", "metrics_port": port, "sink_enabled": False}
+    if workdir is not None:
+        update |= {"sink_enabled": True, "data_dir": workdir / tag}
     return settings.model_copy(update=update)
 
 
@@ -316,10 +319,10 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
-def _throughput(settings: Settings, events: int, workdir: Path, run: Run) -> None:
+def _throughput(settings: Settings, events: int, workdir: Path, run: Run, sink: bool) -> None:
     path = workdir / "throughput.jsonl"
     labels = _generate(path, events, 3600, seed=11)
-    own = _fresh(settings, _free_port())
+    own = _fresh(settings, _free_port(), workdir if sink else None)
     try:
         declare_topics(own)
         with _err.status("replaying the scenario into fresh topics..."):
@@ -334,12 +337,14 @@ def _throughput(settings: Settings, events: int, workdir: Path, run: Run) -> Non
         _delete(own)
 
 
-def _latency(settings: Settings, rate: float, seconds: int, workdir: Path, run: Run) -> None:
+def _latency(
+    settings: Settings, rate: float, seconds: int, workdir: Path, run: Run, sink: bool
+) -> None:
     path = workdir / "latency.jsonl"
     events = int(rate * seconds)
     # More anomalies than the throughput run, so the percentiles rest on hundreds of alerts.
     _generate(path, events, max(seconds * 60, 600), seed=12, anomaly_rate=0.01)
-    own = _fresh(settings, _free_port())
+    own = _fresh(settings, _free_port(), workdir if sink else None)
     run.rate = rate
     try:
         declare_topics(own)
@@ -425,15 +430,16 @@ def _report(run: Run) -> bool:
               help="Steady replay rate of the latency run, events/s.")  # fmt: skip
 @click.option("--seconds", type=click.IntRange(min=5), default=30, show_default=True,
               help="Length of the latency run.")  # fmt: skip
-def main(events: int, rate: float, seconds: int) -> None:
+@click.option("--sink", is_flag=True, help="Run the worker with its sink on (default: off).")
+def main(events: int, rate: float, seconds: int, sink: bool) -> None:
     """Worker vs plain consumer on the same topics, then latency at a steady rate."""
     settings = Settings()
     with _err.status("starting Kafka (the first start fetches it)..."):
         Stack(settings, ("kafka",)).up()
     run = Run()
     with tempfile.TemporaryDirectory(prefix="controlfeed-bench-") as tmp:
-        _throughput(settings, events, Path(tmp), run)
-        _latency(settings, rate, seconds, Path(tmp), run)
+        _throughput(settings, events, Path(tmp), run, sink)
+        _latency(settings, rate, seconds, Path(tmp), run, sink)
     if not _report(run):
         sys.exit(1)
 

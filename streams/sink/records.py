@@ -8,10 +8,10 @@ that topic.
 
 - Engine topic: ingest sends every event once per element of
   ``rules.route(event)`` (each copy to its family's partition) and every
-  reference record (risk area, venue) to every partition. So an
-  ``EventRecord`` is stored only when its ``(family, key)`` is the *first*
-  element of the route (exactly one copy matches), a ``ReferenceRecord`` only
-  from partition 0, and markers (``Watermark``, ``Idle``) never.
+  reference record (risk area, venue) to every partition, and marks exactly
+  one copy of each with the header ``controlfeed.store`` (the first family's,
+  partition 0's): only marked records are decoded and stored; the other
+  copies and the markers are skipped by a header check.
 - Alerts topic: every ``Alert``.
 - Dead-letter topic: the redacted ``DeadLetter`` (reason, source topic,
   partition and offset from the ``controlfeed.error.*`` headers, payload
@@ -22,11 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Final
 
 from pydantic import ValidationError
 
-from rules import RulesConfig, route
 from schemas.alerts import Alert
 from schemas.clean import CleanEvent, EventRecord, ReferenceRecord, load_envelope
 from schemas.deadletter import DeadLetter
@@ -38,26 +36,19 @@ from streams.worker.deadletter import (
     HEADER_REASON,
     HEADER_TOPIC,
 )
+from streams.worker.ingest import STORE_HEADER
 
-__all__ = ["REFERENCE_PARTITION", "alert_of", "dead_letter_of", "event_of"]
-
-REFERENCE_PARTITION: Final = 0
-"""The engine partition whose copy of a broadcast reference record is stored."""
-
-_MARKER_KINDS: Final = (b'"kind":"watermark"', b'"kind":"idle"')
+__all__ = ["alert_of", "dead_letter_of", "event_of"]
 
 
-def event_of(
-    partition: int, key: bytes | None, value: bytes, config: RulesConfig
-) -> CleanEvent | None:
-    """The event to store from one engine-topic record, or None for a copy stored elsewhere.
+def event_of(value: bytes, headers: Iterable[tuple[str, bytes | None]] | None) -> CleanEvent | None:
+    """The event or reference record to store from one engine-topic record, or None.
 
-    Markers and reference copies of partitions other than
-    ``REFERENCE_PARTITION`` (Kafka key None) are skipped without decoding.
-    Raises ``UnreadableRecordError`` for a value that is not an envelope.
+    Ingest marks the one copy of each record to store with ``STORE_HEADER``;
+    every other record (other copies, markers) is skipped without decoding.
+    Raises ``UnreadableRecordError`` for a marked value that is not an envelope.
     """
-    no_data = partition != REFERENCE_PARTITION or any(k in value for k in _MARKER_KINDS)
-    if key is None and no_data:
+    if not headers or not any(name == STORE_HEADER for name, _ in headers):
         return None
     try:
         envelope = load_envelope(value)
@@ -66,11 +57,9 @@ def event_of(
             f"engine record is not an envelope ({err.error_count()} errors)"
         ) from None
     if isinstance(envelope, ReferenceRecord):
-        return envelope.record if partition == REFERENCE_PARTITION else None
+        return envelope.record
     if isinstance(envelope, EventRecord):
-        copies = route(envelope.event, config)
-        if copies and copies[0] == (envelope.family, envelope.key):
-            return envelope.event
+        return envelope.event
     return None
 
 

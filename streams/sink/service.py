@@ -48,7 +48,6 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import ConsumerStoppedError, KafkaError
 from mode import Service
 
-from rules import RulesConfig
 from sinks import (
     Batcher,
     Block,
@@ -138,7 +137,6 @@ class SinkService(Service):
     def __init__(
         self,
         settings: Settings,
-        config: RulesConfig,
         *,
         session_timeout_s: float = 10.0,
         open_store: Callable[[], Store] | None = None,
@@ -146,7 +144,6 @@ class SinkService(Service):
     ) -> None:
         super().__init__(**kwargs)
         self._settings = settings
-        self._config = config
         self._open = open_store or partial(
             _open_configured, settings.clickhouse_url, settings.data_dir
         )
@@ -270,7 +267,7 @@ class SinkService(Service):
         value: bytes = record.value or b""
         try:
             if tp.topic == self.topics[0]:
-                event = event_of(tp.partition, record.key, value, self._config)
+                event = event_of(value, record.headers)
                 if event is not None:
                     self._batcher.add_event(event)
             elif tp.topic == self.topics[1]:

@@ -48,7 +48,14 @@ from streams.settings import Settings
 from streams.worker.engine_reader import EngineReader
 from streams.worker.engine_stage import EngineStage, alert_key
 from streams.worker.idleness import SourceTracker
-from streams.worker.ingest import DeadLetterOut, EngineOut, Ingest, RawRecord, source_name
+from streams.worker.ingest import (
+    STORE_HEADER,
+    DeadLetterOut,
+    EngineOut,
+    Ingest,
+    RawRecord,
+    source_name,
+)
 from streams.worker.ingest_reader import IngestReader
 from streams.worker.outbox import Outbox
 
@@ -65,6 +72,7 @@ REPORT_S = 2.0
 """Interval of the lag and state-size gauges, seconds."""
 SESSION_TIMEOUT_S = 10.0
 """Kafka session time-out: how soon a crashed worker's partitions move to another."""
+_STORE = [(STORE_HEADER, b"1")]
 CAUSE_HEADER = "controlfeed.cause.timestamp"
 """Alert header: Kafka timestamp (ms) of the input record (or marker) that raised it."""
 
@@ -124,7 +132,7 @@ class _Wiring:
         """Queue records for the engine topic, in order (caller holds the lock)."""
         topic, send = self.settings.topic_engine, self.outbox.send
         for r in records:
-            send(topic, r.key, r.value, r.partition, r.timestamp)
+            send(topic, r.key, r.value, r.partition, r.timestamp, _STORE if r.store else None)
 
     async def on_records(self, records: Iterable[RawRecord]) -> None:
         """Ingest records of one input partition, in order (both readers call it)."""
@@ -371,7 +379,7 @@ def build_app(settings: Settings, key: bytes, config: RulesConfig, datadir: Path
     if settings.sink_enabled:
         from streams.sink import SinkService
 
-        sink = SinkService(settings, config, session_timeout_s=SESSION_TIMEOUT_S)
+        sink = SinkService(settings, session_timeout_s=SESSION_TIMEOUT_S)
 
         async def start_sink() -> None:
             await app.add_runtime_dependency(sink)

@@ -33,7 +33,10 @@ from streams.metrics import record_event
 from streams.worker.deadletter import WRONG_TOPIC, dead_letter_headers
 from streams.worker.idleness import SourceTracker
 
-__all__ = ["DeadLetterOut", "EngineOut", "Ingest", "RawRecord", "source_name"]
+__all__ = ["STORE_HEADER", "DeadLetterOut", "EngineOut", "Ingest", "RawRecord", "source_name"]
+
+STORE_HEADER = "controlfeed.store"
+"""Header on the one engine-topic copy of a record that the sink stores (value ``1``)."""
 
 
 def source_name(topic: str, partition: int) -> str:
@@ -86,6 +89,9 @@ class EngineOut:
     timestamp: float | None = None
     """Kafka timestamp (seconds): the input record's for event copies and reference
     records, so detection latency counts from the input; None (now) for markers."""
+    store: bool = False
+    """The one copy of a record the sink stores (header ``STORE_HEADER``): an event's
+    copy for the first family of its route, a reference record's for partition 0."""
 
 
 class Ingest:
@@ -127,7 +133,7 @@ class Ingest:
         if isinstance(clean, RiskArea | Venue):  # what rules.is_broadcast tells apart
             envelope = dump_envelope(ReferenceRecord(source, clean))
             stamp = record.timestamp
-            out += [EngineOut(p, None, envelope, stamp) for p in range(self._partitions)]
+            out += [EngineOut(p, None, envelope, stamp, p == 0) for p in range(self._partitions)]
         else:
             out += [
                 EngineOut(
@@ -135,8 +141,9 @@ class Ingest:
                     f"{family}:{key}".encode(),
                     dump_envelope(EventRecord(source, family, key, clean)),
                     record.timestamp,
+                    n == 0,
                 )
-                for family, key in route(clean, self._config)
+                for n, (family, key) in enumerate(route(clean, self._config))
             ]
         self.tracker.seen(source, record.offset, clean.event_time, now)
         return out

@@ -2,51 +2,67 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
 
-from rules import default_config, route
-from schemas.clean import EventRecord, ReferenceRecord, Watermark, dump_envelope
+from rules import default_config
+from schemas.clean import Watermark, dump_envelope
+from streams.settings import Settings
 from streams.sink.backoff import Backoff
 from streams.sink.exceptions import UnreadableRecordError
 from streams.sink.records import alert_of, dead_letter_of, event_of
 from streams.worker.deadletter import dead_letter_headers
-from tests.unit.sink_samples import CST, RAW_IDS, alert, checkpoint_scan, risk_area
+from streams.worker.idleness import SourceTracker
+from streams.worker.ingest import STORE_HEADER, EngineOut, Ingest, RawRecord
+from tests.oracle.builders import checkpoint_scan as checkpoint_line
+from tests.oracle.builders import venue as venue_line
+from tests.unit.sink_samples import CST, RAW_IDS, alert
 
 AT = datetime(2022, 10, 14, 8, 0, tzinfo=CST)
 CONFIG = default_config()
+FEED_TOPICS = Settings().feed_topics()
 
 
-def _copies(event_id: str) -> list[tuple[bytes, bytes]]:
-    scan = checkpoint_scan(event_id, AT)
-    return [
-        (f"{family}:{key}".encode(), dump_envelope(EventRecord("t/0", family, key, scan)))  # type: ignore[arg-type]
-        for family, key in route(scan, CONFIG)
-    ]
+def _engine_records(raw: bytes) -> list[EngineOut]:
+    """What ingest sends to a 3-partition engine topic for one input line."""
+    ingest = Ingest(FEED_TOPICS, b"k" * 32, CONFIG, 3, SourceTracker())
+    out = ingest.handle(RawRecord(FEED_TOPICS[json.loads(raw)["feed"]], 0, 0, None, raw, []), 0.0)
+    assert isinstance(out, list)
+    return out
 
 
-def test_only_the_first_copy_of_an_event_is_stored() -> None:
-    copies = _copies("cp-1")
+def _headers(record: EngineOut) -> list[tuple[str, bytes]] | None:
+    return [(STORE_HEADER, b"1")] if record.store else None
+
+
+def test_only_the_copy_ingest_marks_is_stored() -> None:
+    copies = _engine_records(json.dumps(checkpoint_line("cp-1", 0)).encode())
     assert len(copies) == 2
-    stored = [event_of(1, key, value, CONFIG) for key, value in copies]
+
+    stored = [event_of(r.value, _headers(r)) for r in copies]
+
+    assert [s is not None for s in stored] == [True, False]
     assert stored[0] is not None and stored[0].event_id == "cp-1"  # type: ignore[union-attr]
-    assert stored[1] is None
 
 
-def test_a_reference_record_is_stored_from_partition_0_only() -> None:
-    value = dump_envelope(ReferenceRecord("ref/0", risk_area(AT)))  # type: ignore[arg-type]
-    assert event_of(0, None, value, CONFIG) is not None
-    assert event_of(1, None, value, CONFIG) is None
+def test_a_reference_record_is_stored_from_one_partition_only() -> None:
+    copies = _engine_records(json.dumps(venue_line(0)).encode())
+
+    stored = [event_of(r.value, _headers(r)) for r in copies]
+
+    assert len(stored) == 3 and sum(s is not None for s in stored) == 1
 
 
-def test_markers_are_skipped() -> None:
-    assert event_of(0, None, dump_envelope(Watermark("t/0", AT)), CONFIG) is None
+def test_markers_and_unmarked_records_are_skipped_without_decoding() -> None:
+    assert event_of(dump_envelope(Watermark("t/0", AT)), None) is None
+    assert event_of(b"not even json", [("other", b"1")]) is None
 
 
-def test_a_foreign_engine_record_is_unreadable() -> None:
+def test_a_marked_record_that_is_not_an_envelope_is_unreadable() -> None:
     with pytest.raises(UnreadableRecordError):
-        event_of(0, b"k", b'{"kind": "nonsense"}', CONFIG)
+        event_of(b'{"kind": "nonsense"}', [(STORE_HEADER, b"1")])
 
 
 def test_an_alert_round_trips_and_garbage_is_unreadable() -> None:
