@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 
 import pytest
+from aiokafka import TopicPartition
 
 from rules import default_config
 from schemas.clean import Watermark, dump_envelope
@@ -13,6 +14,7 @@ from streams.settings import Settings
 from streams.sink.backoff import Backoff
 from streams.sink.exceptions import UnreadableRecordError
 from streams.sink.records import alert_of, dead_letter_of, event_of
+from streams.sink.service import SinkService
 from streams.worker.deadletter import dead_letter_headers
 from streams.worker.idleness import SourceTracker
 from streams.worker.ingest import STORE_HEADER, EngineOut, Ingest, RawRecord
@@ -93,3 +95,16 @@ def test_backoff_doubles_to_its_cap_and_resets() -> None:
     assert [backoff.next() for _ in range(5)] == [0.5, 1.0, 2.0, 4.0, 4.0]
     backoff.reset()
     assert backoff.next() == 0.5 and backoff.failures == 1
+
+
+def test_unreadable_records_are_counted_but_logged_once_per_interval(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    service = SinkService(Settings())
+    with caplog.at_level("WARNING", logger="streams.sink.service"):
+        for offset in range(50):
+            service._skipped(TopicPartition("t", 0), offset, UnreadableRecordError("bad"))
+
+    assert len(caplog.records) == 1
+    assert "1 unreadable record(s) of t" in caplog.records[0].getMessage()
+    assert service._skips == {"t": 50}
