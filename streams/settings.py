@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     """Port of the local Prometheus server (web UI and HTTP API)."""
     metrics_port: int = Field(default=9308, ge=1, le=65535)
     """Port where the worker serves ``/metrics``; Prometheus scrapes it."""
+    metrics_host: str = "127.0.0.1"
+    """Address the worker serves ``/metrics`` on: loopback by default; ``0.0.0.0`` in a
+    container, where Prometheus scrapes it from another one."""
 
     topic_checkpoint_scans: str = "feeds.checkpoint-scans"
     """Topic of the ``checkpoint_scan`` feed."""

@@ -72,11 +72,11 @@ def rules_config(settings: Settings) -> RulesConfig:
         ) from err
 
 
-def _serve_metrics(port: int) -> None:
+def _serve_metrics(host: str, port: int) -> None:
     try:
-        start_http_server(port, addr="127.0.0.1")
+        start_http_server(port, addr=host)
     except OSError as err:
-        log.warning("metrics not served: port %d: %s", port, err.strerror)
+        log.warning("metrics not served: %s:%d: %s", host, port, err.strerror)
 
 
 @click.command()
@@ -102,7 +102,7 @@ def worker(settings: Settings, demo_key: bool, loglevel: str, datadir: Path | No
     from streams.worker.app import build_app
 
     app = build_app(settings, key, config, folder)
-    _serve_metrics(settings.metrics_port)
+    _serve_metrics(settings.metrics_host, settings.metrics_port)
     log.info("topics created: %s", ", ".join(created) or "none")
     runner = faust.Worker(app, loglevel=loglevel)
     # Faust's start-up spinner, kept for --loglevel warning and above, sets the

@@ -18,9 +18,15 @@ COMPOSE = PROJECT_ROOT / "docker" / "compose.yaml"
 
 
 @pytest.fixture(scope="module")
-def services() -> dict[str, Any]:
-    compose: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
-    return compose["services"]
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = compose["services"]
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +111,15 @@ def test_the_worker_image_copies_every_package_the_project_ships() -> None:
     assert packages
     for package in packages:
         assert f"COPY {package} ./{package}" in dockerfile, f"the image lacks {package}/"
+
+
+def test_the_worker_gets_a_pseudonym_key_and_serves_metrics_beyond_its_container(
+    services: dict[str, Any], compose: dict[str, Any]
+) -> None:
+    worker = services["worker"]
+    env = worker["environment"]
+
+    assert env["CONTROLFEED_METRICS_HOST"] == "0.0.0.0"  # noqa: S104 (inside a container)
+    key_file = env["CONTROLFEED_PSEUDONYM_KEY_FILE"]
+    assert key_file == "/run/secrets/pseudonym_key" and "pseudonym_key" in worker["secrets"]
+    assert "pseudonym_key" in compose["secrets"]
