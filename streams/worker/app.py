@@ -1,13 +1,16 @@
-"""The worker's Faust app: an ingest agent, the engine reader and a marker timer.
+"""The worker's Faust app: the readers, the reference agent and a marker timer.
 
 Built by ``streams.worker.command`` once the key and the rules configuration
-are known; run with ``faust.Worker``. The agent runs with concurrency 1
-(``shared/known-pitfalls.md``). Everything that writes to the engine topic
+are known; run with ``faust.Worker``. Everything the worker writes goes
+through one producer (``Outbox``). Everything that writes to the engine topic
 holds one lock, so per engine partition the topic keeps ingest's order and a
 marker always follows the records it covers (``docs/watermark.md``).
 
-- ``ingest`` reads the five input topics, sends dead letters and engine
-  records (``streams.worker.ingest``); its offsets are committed by Faust after
+- the ingest reader (``streams.worker.ingest_reader``, group ``worker_group``)
+  reads the three event feeds, and the Faust agent ``reference`` (concurrency
+  1, ``shared/known-pitfalls.md``; group ``<worker_group>-reference``) the two
+  reference feeds; both hand records to ``Ingest`` (dead letters, engine
+  records: ``streams.worker.ingest``), and offsets are committed only after
   the producer is flushed, so input is read at least once.
 - the engine reader (``streams.worker.engine_reader``, a plain aiokafka
   consumer in group ``<worker_group>-engine``, started with the app) feeds the
@@ -66,6 +69,10 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.2
 """Interval of the marker timer, seconds."""
+REFERENCE_BATCH = 1000
+"""Reference records the Faust agent takes at once (then flushes, then acknowledges)."""
+REFERENCE_WAIT_S = 0.2
+"""Longest wait of the reference agent for a fuller batch, seconds."""
 YIELD_EVERY = 200
 """Ingest gives the event loop a turn after this many records of a batch."""
 REPORT_S = 2.0
@@ -135,7 +142,7 @@ class _Wiring:
             send(topic, r.key, r.value, r.partition, r.timestamp, _STORE if r.store else None)
 
     async def on_records(self, records: Iterable[RawRecord]) -> None:
-        """Ingest records of one input partition, in order (both readers call it)."""
+        """Ingest records, each partition's in order (both readers call it)."""
         async with self.lock:
             for n, record in enumerate(records, 1):
                 if n % YIELD_EVERY == 0:  # let the engine reader and the timer run
@@ -163,18 +170,26 @@ class _Wiring:
             for m in records
         )
 
-    async def on_reference(self, message: faust.types.Message) -> None:
-        """One reference record (the Faust agent of the reference topics calls it)."""
-        record = RawRecord(
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            key=message.key,
-            value=message.value or b"",
-            headers=_headers(message.headers),
-            timestamp=message.timestamp,
+    async def on_references(self, messages: Iterable[faust.types.Message]) -> None:
+        """Reference records (the Faust agent calls it with a batch), then a flush.
+
+        Faust acknowledges the batch, and so may commit its offsets, only after
+        this returns: the flush makes sure everything sent for it is in Kafka
+        first (Faust's own commit flushes Faust's producer, not the ``Outbox``).
+        """
+        await self.on_records(
+            RawRecord(
+                topic=m.topic,
+                partition=m.partition,
+                offset=m.offset,
+                key=m.key,
+                value=m.value or b"",
+                headers=_headers(m.headers),
+                timestamp=m.timestamp,
+            )
+            for m in messages
         )
-        await self.on_records([record])
+        await self.flush()
 
     def _held(self) -> dict[str, KafkaPartition]:
         """Every input partition this worker reads now, by source name."""
@@ -348,8 +363,9 @@ def build_app(settings: Settings, key: bytes, config: RulesConfig, datadir: Path
 
     @app.agent(references, concurrency=1, name="reference")
     async def reference(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            await wiring.on_reference(event.message)
+        assert isinstance(stream, faust.Stream)  # StreamT does not declare take_events()
+        async for events in stream.take_events(REFERENCE_BATCH, within=REFERENCE_WAIT_S):
+            await wiring.on_references(event.message for event in events)
 
     wiring.reader = IngestReader(
         settings.kafka_bootstrap_servers,
