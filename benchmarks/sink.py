@@ -41,7 +41,7 @@ from clickhouse_driver import Client
 from rich.console import Console
 
 from rules.tuning import tune_gc
-from sinks import Batcher, migrate
+from sinks import Batcher, Store, migrate
 from sinks.ddl import COLUMNS
 from sinks.embedded import ChdbStore
 from sinks.exceptions import MissingDependencyError
@@ -123,18 +123,23 @@ def _database(settings: Settings) -> Iterator[str]:
         admin.disconnect()
 
 
+def _flush_all(store: Store, rows: list[Row], batch: int) -> float:
+    """Seconds to store ``rows`` through a ``Batcher`` flushing every ``batch`` rows."""
+    batcher = Batcher(store, max_rows=batch, max_age=3600)
+    started = time.perf_counter()
+    for row in rows:
+        batcher.add("checkpoint_scans", row)
+        if batcher.due():
+            batcher.flush()
+    batcher.flush()
+    return time.perf_counter() - started
+
+
 def _sink_seconds(settings: Settings, rows: list[Row], batch: int) -> float:
     with _database(settings) as name:
         store = ServerStore(f"clickhouse://127.0.0.1:{settings.clickhouse_tcp_port}/{name}")
         store.query("SELECT 1")  # connect before the clock starts, as a running worker would be
-        batcher = Batcher(store, max_rows=batch, max_age=3600)
-        started = time.perf_counter()
-        for row in rows:
-            batcher.add("checkpoint_scans", row)
-            if batcher.due():
-                batcher.flush()
-        batcher.flush()
-        seconds = time.perf_counter() - started
+        seconds = _flush_all(store, rows, batch)
         _check_count(store, len(rows))
         store.close()
         return seconds
@@ -174,14 +179,7 @@ def _chdb_seconds(rows: list[Row], batch: int, path: Path) -> float | None:
         return None
     try:
         migrate(store)
-        batcher = Batcher(store, max_rows=batch, max_age=3600)
-        started = time.perf_counter()
-        for row in rows:
-            batcher.add("checkpoint_scans", row)
-            if batcher.due():
-                batcher.flush()
-        batcher.flush()
-        seconds = time.perf_counter() - started
+        seconds = _flush_all(store, rows, batch)
         stored = store.query("SELECT count() FROM checkpoint_scans FINAL").rows[0][0]
         if stored != len(rows):
             raise click.ClickException(f"{stored} rows stored in chDB, {len(rows)} expected")

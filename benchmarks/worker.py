@@ -66,6 +66,7 @@ from streams.settings import Settings
 from streams.stack import Stack
 from streams.stack.process import port_is_open, terminate
 from streams.topics import declare_topics, pipeline_topics
+from streams.worker.engine_stage import CAUSE_HEADER
 
 __all__ = ["main"]
 
@@ -74,7 +75,6 @@ THROUGHPUT_RATIO_TARGET = 0.5
 """The worker's events/s over the plain consumer's (issue 4)."""
 IMMEDIATE_P99_TARGET_S = 0.2
 """p99 detection latency of immediate alerts at the steady rate (issue 4)."""
-CAUSE_HEADER = "controlfeed.cause.timestamp"
 
 _out = Console(highlight=False)
 _err = Console(stderr=True, highlight=False)

@@ -13,6 +13,7 @@ end of its log.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -28,6 +29,7 @@ from kafka import KafkaAdminClient
 
 from streams.exceptions import ControlfeedError
 from streams.settings import PROJECT_ROOT, Settings
+from streams.sink.backlog import sink_backlog
 from streams.stack.process import tail, terminate
 
 __all__ = ["SAMPLE", "DemoResult", "demo_settings", "run_demo"]
@@ -121,32 +123,6 @@ FEED_TABLES = {
 """The store's table of each event feed (reference tables keep their whole history)."""
 
 
-def _sink_backlog(settings: Settings) -> int | None:
-    """Records of the engine, alerts and dead-letter topics the sink has not committed
-    (None while it has committed nothing yet)."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": f"{settings.worker_group}-sink",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        parts = []
-        for topic in (settings.topic_engine, settings.topic_alerts, settings.topic_dead_letter):
-            meta = consumer.list_topics(topic, timeout=10).topics[topic]
-            parts += [TopicPartition(topic, p) for p in meta.partitions]
-        committed = consumer.committed(parts, timeout=10)
-        if all(tp.offset < 0 for tp in committed):
-            return None
-        ends = [consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in committed]
-        return sum(end - max(tp.offset, 0) for tp, end in zip(committed, ends, strict=True))
-    except KafkaException:
-        return None
-    finally:
-        consumer.close()
-
-
 def _wait_stored(
     settings: Settings, worker: subprocess.Popen[bytes], log: Path, timeout: float
 ) -> None:
@@ -154,8 +130,9 @@ def _wait_stored(
     (the report then shows what is missing)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and worker.poll() is None:
-        if _sink_backlog(settings) == 0:
-            return
+        with contextlib.suppress(KafkaException):  # the broker busy: ask again
+            if sink_backlog(settings) == 0:
+                return
         time.sleep(0.5)
 
 

@@ -49,7 +49,7 @@ from streams.metrics import (
 )
 from streams.settings import Settings
 from streams.worker.engine_reader import EngineReader
-from streams.worker.engine_stage import EngineStage, alert_key
+from streams.worker.engine_stage import CAUSE_HEADER, EngineStage, alert_key
 from streams.worker.idleness import SourceTracker
 from streams.worker.ingest import (
     STORE_HEADER,
@@ -62,7 +62,7 @@ from streams.worker.ingest import (
 from streams.worker.ingest_reader import IngestReader
 from streams.worker.outbox import Outbox
 
-__all__ = ["CAUSE_HEADER", "SESSION_TIMEOUT_S", "TICK_S", "build_app"]
+__all__ = ["SESSION_TIMEOUT_S", "TICK_S", "build_app"]
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,6 @@ REPORT_S = 2.0
 SESSION_TIMEOUT_S = 10.0
 """Kafka session time-out: how soon a crashed worker's partitions move to another."""
 _STORE = [(STORE_HEADER, b"1")]
-CAUSE_HEADER = "controlfeed.cause.timestamp"
-"""Alert header: Kafka timestamp (ms) of the input record (or marker) that raised it."""
 
 
 def _sources(settings: Settings) -> list[str]:
@@ -126,10 +124,6 @@ class _Wiring:
         if self._lock is None:
             self._lock = asyncio.Lock()
         return self._lock
-
-    def check_sent(self) -> None:
-        """Raise ``DeliveryError`` if a record the worker sent was lost (``Outbox``)."""
-        self.outbox.check()
 
     async def flush(self) -> None:
         """Wait until everything sent is in Kafka; ``DeliveryError`` if something was lost."""
@@ -236,7 +230,7 @@ class _Wiring:
 
     async def on_tick(self) -> None:
         """Follow the assignment, send due watermarks and idle markers."""
-        self.check_sent()
+        self.outbox.check()  # a lost record stops the worker
         now = time.monotonic()
         mine = self._held()
         if now >= self._next_report:

@@ -19,7 +19,11 @@ from schemas.alerts import Alert
 from schemas.clean import EventRecord, load_envelope
 from streams.metrics import record_late_event
 
-__all__ = ["EngineStage", "alert_key"]
+__all__ = ["CAUSE_HEADER", "EngineStage", "alert_key"]
+
+CAUSE_HEADER = "controlfeed.cause.timestamp"
+"""Alert header: Kafka timestamp (ms) of the input record (or marker) that raised it;
+``benchmarks/worker.py`` measures detection latency with it."""
 
 
 def alert_key(alert: Alert) -> bytes:

@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 from kafka import KafkaAdminClient
 
 from schemas.decode import Rejected, decode
 from sinks import SinkError, Store, open_store
 from streams.settings import PROJECT_ROOT, Settings
+from streams.sink.backlog import sink_backlog
 from streams.stack import ClickHouseService, Stack
 from streams.stack.process import terminate
 from streams.topics import pipeline_topics
@@ -122,28 +122,6 @@ def sink_settings(stack: Stack, settings: Settings) -> Iterator[Settings]:
     _cleanup(own)
 
 
-def _sink_lag(settings: Settings) -> int:
-    """Records of the engine, alerts and dead-letter topics the sink group has not committed."""
-    group = f"{settings.worker_group}-sink"
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers,
-                         "group.id": group, "enable.auto.commit": False})  # fmt: skip
-    parts = [TopicPartition(settings.topic_engine, p) for p in range(ENGINE_PARTITIONS)]
-    parts += [
-        TopicPartition(topic, p)
-        for topic in (settings.topic_alerts, settings.topic_dead_letter)
-        for p in range(settings.topic_partitions)
-    ]
-    lag = 0
-    try:
-        committed = consumer.committed(parts, timeout=10)
-        for tp in committed:
-            low, high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), 10)
-            lag += high - max(tp.offset, low)
-    finally:
-        consumer.close()
-    return lag
-
-
 def _wait_stored(
     settings: Settings, worker: subprocess.Popen[bytes], log: Path, timeout: float
 ) -> None:
@@ -151,10 +129,10 @@ def _wait_stored(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert worker.poll() is None, f"worker died:\n{log.read_text()[-4000:]}"
-        if _sink_lag(settings) == 0:
+        if sink_backlog(settings) == 0:
             return
         time.sleep(0.5)
-    raise AssertionError(f"sink lag {_sink_lag(settings)} after {timeout} s:\n"
+    raise AssertionError(f"sink lag {sink_backlog(settings)} after {timeout} s:\n"
                          f"{log.read_text()[-4000:]}")  # fmt: skip
 
 
