@@ -9,6 +9,7 @@ columns for them.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -17,12 +18,15 @@ from schemas.alerts import Alert, alert_id
 from schemas.clean import CleanEvent, pseudonymise
 from schemas.deadletter import DeadLetter
 from schemas.decode import Rejected, decode
+from sinks.exceptions import StoreUnavailableError
+from sinks.store import QueryResult
 
 __all__ = [
     "CST",
     "KEY",
     "RAW_IDS",
     "RAW_PHONES",
+    "FakeStore",
     "alert",
     "checkpoint_scan",
     "dead_letter",
@@ -165,3 +169,27 @@ def dead_letter(offset: int, at: datetime) -> DeadLetter:
         offset=offset,
         timestamp=at,
     )
+
+
+class FakeStore:
+    """Records inserted blocks; fails the tables listed in ``failing``."""
+
+    description = "fake"
+
+    def __init__(self) -> None:
+        self.blocks: list[tuple[str, list[list[Any]]]] = []
+        self.failing: set[str] = set()
+
+    def execute(self, sql: str) -> None:
+        raise NotImplementedError
+
+    def query(self, sql: str) -> QueryResult:
+        raise NotImplementedError
+
+    def insert(self, table: str, columns: Sequence[Sequence[Any]]) -> None:
+        if table in self.failing:
+            raise StoreUnavailableError("down")
+        self.blocks.append((table, [list(c) for c in columns]))
+
+    def close(self) -> None:
+        pass

@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import pytest
 
 from sinks.batch import Batcher
 from sinks.exceptions import StoreUnavailableError
-from sinks.store import QueryResult
 from sinks.writer import BlockWriter
 from tests.unit import sink_samples as s
+from tests.unit.sink_samples import FakeStore
 
 AT = datetime(2022, 10, 14, 8, 31, 7, tzinfo=s.CST)
-
-
-class FakeStore:
-    """Records inserted blocks; fails the tables listed in ``failing``."""
-
-    description = "fake"
-
-    def __init__(self) -> None:
-        self.blocks: list[tuple[str, list[list[Any]]]] = []
-        self.failing: set[str] = set()
-
-    def execute(self, sql: str) -> None:
-        raise NotImplementedError
-
-    def query(self, sql: str) -> QueryResult:
-        raise NotImplementedError
-
-    def insert(self, table: str, columns: Sequence[Sequence[Any]]) -> None:
-        if table in self.failing:
-            raise StoreUnavailableError("down")
-        self.blocks.append((table, [list(c) for c in columns]))
-
-    def close(self) -> None:
-        pass
 
 
 class Clock:
