@@ -7,17 +7,19 @@ from the checkout. In one run it:
 2. makes N synthetic ``checkpoint_scans`` rows (15 columns: strings, nullable
    strings, an array, times, a float), as ``sinks.rows`` would;
 3. stores them through a ``Batcher`` and a ``ServerStore`` in blocks of B rows
-   (columnar inserts; the per-minute view runs on every block), timed: once
-   with ``Batcher.flush`` (one connection, waits for each block) and once
-   with ``Batcher.take`` and a ``BlockWriter`` (``--writers`` connections,
-   blocks in flight while the next is batched);
+   (columnar inserts, ``sinks.native`` encoding; the per-minute view runs on
+   every block), timed three ways: ``Batcher.flush`` (one block at a time,
+   waiting for each); ``Batcher.take`` and a one-connection ``BlockWriter``
+   (one block stored while the next is batched: what the worker's
+   ``SinkService`` does, and the figure held against the target); and a
+   ``BlockWriter`` on ``--writers`` connections;
 4. writes the same rows as TSV (not timed) and loads them with
    ``clickhouse-client --query "INSERT INTO checkpoint_scans (...) FORMAT TSV"``,
    timed, into a second fresh database with the same migrated schema;
 5. for information, stores the rows into chDB too (``Batcher.flush`` and a
    ``ChdbStore`` in a temporary path; skipped when chDB is not installed);
-6. prints rows/s of each, the ratios and the target (sink >= 50 % of
-   clickhouse-client). ``--repeat`` keeps the best of R interleaved runs of each.
+6. prints rows/s of each, the ratios and the target (the sink as the worker
+   runs it >= 50 % of clickhouse-client). ``--repeat`` keeps the best of R interleaved runs of each.
 
 Each run uses databases of its own (``bench_sink_*``), dropped at the end.
 Exit status 0 when the target is met, 1 otherwise.
@@ -30,15 +32,24 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
 from clickhouse_driver import Client
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from rules.tuning import tune_gc
 from sinks import Batcher, Store, migrate
@@ -238,17 +249,35 @@ def main(count: int, batch: int, writers: int, repeat: int) -> None:
         tsv = Path(tmp) / "rows.tsv"
         _write_tsv(rows, tsv)
         tune_gc()  # as the worker does after start-up: the rows are not garbage
-        best = {"flush": float("inf"), "writer": float("inf"), "client": float("inf")}
-        for _ in range(repeat):  # interleaved: load from other work hits all alike
-            best["flush"] = min(best["flush"], _sink_seconds(settings, rows, batch))
-            best["writer"] = min(best["writer"], _writer_seconds(settings, rows, batch, writers))
-            best["client"] = min(best["client"], _client_seconds(settings, tsv, count))
-        chdb = _chdb_seconds(rows, batch, Path(tmp) / "chdb")
+        runs: dict[str, Callable[[], float]] = {
+            "flush": partial(_sink_seconds, settings, rows, batch),
+            "worker": partial(_writer_seconds, settings, rows, batch, 1),
+            "writer": partial(_writer_seconds, settings, rows, batch, writers),
+            "client": partial(_client_seconds, settings, tsv, count),
+        }
+        best = dict.fromkeys(runs, float("inf"))
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=_err,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("storing", total=repeat * len(runs))
+            for _ in range(repeat):  # interleaved: load from other work hits all alike
+                for key, run in runs.items():
+                    progress.update(task, description=f"storing {count:,} rows: {key}")
+                    best[key] = min(best[key], run())
+                    progress.advance(task)
+            chdb = _chdb_seconds(rows, batch, Path(tmp) / "chdb")
     client_rate = count / best["client"]
     _out.print(f"{count:,} checkpoint_scans rows, sink blocks of {batch:,}, best of {repeat}")
     lines = (
-        ("sink: Batcher.flush, 1 connection", "flush"),
-        (f"sink: Batcher.take + BlockWriter, {writers} connections", "writer"),
+        ("sink: Batcher.flush, one block at a time", "flush"),
+        ("sink as the worker: one block in flight", "worker"),
+        (f"sink: BlockWriter, {writers} connections", "writer"),
         ("clickhouse-client, FORMAT TSV", "client"),
     )
     for label, key in lines:
@@ -265,9 +294,12 @@ def main(count: int, batch: int, writers: int, repeat: int) -> None:
             f"{chdb:6.2f} s",
             soft_wrap=True,
         )
-    ratio = max(count / best["flush"], count / best["writer"]) / client_rate
+    ratio = count / best["worker"] / client_rate
     verdict = "met" if ratio >= TARGET else "NOT met"
-    _out.print(f"best sink / clickhouse-client: {ratio:.2f} (target >= {TARGET:.2f}: {verdict})")
+    _out.print(
+        f"sink as the worker runs it / clickhouse-client: {ratio:.2f} "
+        f"(target >= {TARGET:.2f}: {verdict})"
+    )
     if ratio < TARGET:
         sys.exit(1)
 
