@@ -8,11 +8,11 @@ from the checkout. In one run it:
    strings, an array, times, a float), as ``sinks.rows`` would;
 3. stores them through a ``Batcher`` and a ``ServerStore`` in blocks of B rows
    (columnar inserts, ``sinks.native`` encoding; the per-minute view runs on
-   every block), timed three ways: ``Batcher.flush`` (one block at a time,
-   waiting for each); ``Batcher.take`` and a one-connection ``BlockWriter``
-   (one block stored while the next is batched: what the worker's
-   ``SinkService`` does, and the figure held against the target); and a
-   ``BlockWriter`` on ``--writers`` connections;
+   every block), timed two ways: ``Batcher.flush`` (one block at a time,
+   waiting for each: what the worker's ``SinkService`` does, and the figure
+   held against the target), and ``Batcher.take`` with a ``BlockWriter`` on
+   ``--writers`` connections (blocks stored while the next is batched; on
+   one Python process the threads share the GIL, see ``docs/benchmarks.md``);
 4. writes the same rows as TSV (not timed) and loads them with
    ``clickhouse-client --query "INSERT INTO checkpoint_scans (...) FORMAT TSV"``,
    timed, into a second fresh database with the same migrated schema;
@@ -251,7 +251,6 @@ def main(count: int, batch: int, writers: int, repeat: int) -> None:
         tune_gc()  # as the worker does after start-up: the rows are not garbage
         runs: dict[str, Callable[[], float]] = {
             "flush": partial(_sink_seconds, settings, rows, batch),
-            "worker": partial(_writer_seconds, settings, rows, batch, 1),
             "writer": partial(_writer_seconds, settings, rows, batch, writers),
             "client": partial(_client_seconds, settings, tsv, count),
         }
@@ -275,8 +274,7 @@ def main(count: int, batch: int, writers: int, repeat: int) -> None:
     client_rate = count / best["client"]
     _out.print(f"{count:,} checkpoint_scans rows, sink blocks of {batch:,}, best of {repeat}")
     lines = (
-        ("sink: Batcher.flush, one block at a time", "flush"),
-        ("sink as the worker: one block in flight", "worker"),
+        ("sink as the worker runs it: Batcher.flush", "flush"),
         (f"sink: BlockWriter, {writers} connections", "writer"),
         ("clickhouse-client, FORMAT TSV", "client"),
     )
@@ -294,7 +292,7 @@ def main(count: int, batch: int, writers: int, repeat: int) -> None:
             f"{chdb:6.2f} s",
             soft_wrap=True,
         )
-    ratio = count / best["worker"] / client_rate
+    ratio = count / best["flush"] / client_rate
     verdict = "met" if ratio >= TARGET else "NOT met"
     _out.print(
         f"sink as the worker runs it / clickhouse-client: {ratio:.2f} "

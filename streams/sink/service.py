@@ -12,11 +12,6 @@ explains the design; in short:
   records whose rows are stored: after a flush returns (at
   ``sink_batch_rows`` rows or when the oldest row is ``sink_batch_seconds``
   old). A crash re-reads what was not committed; the tables de-duplicate.
-- **One flush in flight.** A flush runs in the background while the loop
-  reads and batches the next rows, so the store's work (on a server: its
-  parts and views) overlaps the reading; once the next batch is full the
-  loop waits for the flush (at most two batches in memory). Flushes run one
-  at a time, in order, so offsets are committed in order.
 - **Outage.** A ``StoreUnavailableError`` (or a ``QueryError``) while storing
   is counted (``controlfeed_sink_errors_total``), logged, and retried after a
   backoff (0.5 s doubling to ``sink_retry_max_seconds``, 30 s) with the rows
@@ -168,7 +163,6 @@ class SinkService(Service):
         self._store: Store | None = None
         self._batcher: Batcher | None = None
         self._lock = asyncio.Lock()
-        self._flushing: asyncio.Task[bool] | None = None
         self._chunks: list[_Chunk] = []
         self._offsets: dict[TopicPartition, int] = {}
         self._read_since: float | None = None
@@ -313,15 +307,9 @@ class SinkService(Service):
 
     async def _tick(self) -> None:
         """After each poll: flush when due and allowed, pause or resume, retention."""
-        assert self._batcher is not None
-        if self._flushing is not None and (
-            self._flushing.done() or self._batcher.pending_rows >= self._max_rows
-        ):
-            await self._flushing  # raises what a flush raised that is not a SinkError (a bug)
-            self._flushing = None
         now = time.monotonic()
-        if self._flushing is None and now >= self._retry_at and self._flush_due(now):
-            self._flushing = asyncio.ensure_future(self._flush_locked())
+        if now >= self._retry_at and self._flush_due(now):
+            await self._flush_locked()
         if self.pending_rows >= self._max_rows and time.monotonic() < self._retry_at:
             self._pause()
         if time.monotonic() >= self._next_retention:
