@@ -12,6 +12,9 @@ The contract with the caller:
 
 - ``submit(block)`` returns a ``Future`` resolving to the block's row count;
   it blocks while every connection is busy (backpressure).
+- ``run(job)`` queues ``job(store)`` for the next idle store and returns its
+  ``Future`` at once: for callers that bound what is in flight themselves,
+  such as the worker's ``SinkService``, whose event loop must never wait.
 - Blocks may finish out of order. Commit Kafka offsets only up to the last
   block such that it and every block before it succeeded.
 - A future that raises (``sinks.exceptions.SinkError``) means that block is
@@ -25,13 +28,16 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
 
 from sinks.batch import Block
 from sinks.store import Store
 
 __all__ = ["BlockWriter"]
+
+_T = TypeVar("_T")
 
 
 class BlockWriter:
@@ -47,18 +53,28 @@ class BlockWriter:
         self._slots = threading.Semaphore(len(self._stores))
         self._pool = ThreadPoolExecutor(len(self._stores), thread_name_prefix="sink-writer")
 
+    @property
+    def size(self) -> int:
+        """How many stores (connections) work at once."""
+        return len(self._stores)
+
     def submit(self, block: Block) -> Future[int]:
         """Start storing ``block``; waits first while every store is busy."""
         self._slots.acquire()
-        return self._pool.submit(self._store, block)
+        future = self.run(block.store)
+        future.add_done_callback(lambda _: self._slots.release())
+        return future
 
-    def _store(self, block: Block) -> int:
-        store = self._idle.get()
+    def run(self, job: Callable[[Store], _T]) -> Future[_T]:
+        """Queue ``job(store)`` for the next idle store; never waits. Jobs start in order."""
+        return self._pool.submit(self._with_store, job)
+
+    def _with_store(self, job: Callable[[Store], _T]) -> _T:
+        store = self._idle.get()  # one thread per store: one is always idle here
         try:
-            return block.store(store)
+            return job(store)
         finally:
             self._idle.put(store)
-            self._slots.release()
 
     def close(self) -> None:
         """Wait for the blocks in flight, then close every store."""

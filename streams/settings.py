@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     """Rows that make the sink flush a batch; also its backpressure bound during an outage."""
     sink_batch_seconds: float = Field(default=1.0, gt=0)
     """Seconds the oldest row waits at most before the sink flushes."""
+    sink_writers: int = Field(default=2, ge=1, le=8)
+    """Batches a ClickHouse server stores at once, each on its own connection, while the
+    sink reads the next (chDB, in-process, always stores one at a time)."""
     sink_retry_max_seconds: float = Field(default=30.0, ge=0.5)
     """Longest wait between two store attempts while ClickHouse fails (0.5 s, doubling)."""
     retention_days: int = Field(default=28, ge=1)

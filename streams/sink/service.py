@@ -9,9 +9,16 @@ which rows) into a ``sinks.Batcher``. ``docs/storage.md``, "The Kafka side",
 explains the design; in short:
 
 - **Offsets after the flush.** Offsets are committed by hand, and only for
-  records whose rows are stored: after a flush returns (at
-  ``sink_batch_rows`` rows or when the oldest row is ``sink_batch_seconds``
-  old). A crash re-reads what was not committed; the tables de-duplicate.
+  records whose rows are stored. A flush (at ``sink_batch_rows`` rows or
+  when the oldest row is ``sink_batch_seconds`` old) takes the batch with the
+  offsets it completes; once it and every flush before it are stored, those
+  offsets are committed. A crash re-reads what was not committed; the tables
+  de-duplicate.
+- **Flushes in flight.** On a ClickHouse server up to ``sink_writers``
+  flushes (2) are stored at once, each on its own connection
+  (``sinks.writer.BlockWriter``), while the loop reads the next batch; when
+  the next one is due and all are busy, the loop waits for the oldest. chDB
+  stores one at a time. Measured in ``docs/benchmarks.md``, "Sink".
 - **Outage.** A ``StoreUnavailableError`` (or a ``QueryError``) while storing
   is counted (``controlfeed_sink_errors_total``), logged, and retried after a
   backoff (0.5 s doubling to ``sink_retry_max_seconds``, 30 s) with the rows
@@ -28,8 +35,9 @@ explains the design; in short:
   fails the waiting rows are dropped: they are read again from the committed
   offsets by whoever gets the partitions.
 
-Every store call runs on one thread of its own (chDB and clickhouse-driver
-block), one at a time, so the worker's event loop never waits on ClickHouse.
+Store calls run on threads of their own (chDB and clickhouse-driver block):
+opening and migrating on one, then everything through the ``BlockWriter``,
+one thread per store, so the worker's event loop never waits on ClickHouse.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -51,6 +60,7 @@ from mode import Service
 from sinks import (
     Batcher,
     Block,
+    BlockWriter,
     QueryError,
     SinkError,
     Store,
@@ -92,6 +102,22 @@ class _Chunk:
     table: str
     columns: list[list[Any]]
     rows: int
+
+
+@dataclass(slots=True)
+class _Flight:
+    """One flush: rows taken from the batcher together, and the offsets they complete."""
+
+    chunks: list[_Chunk]
+    """The chunks not stored yet (stored ones are removed)."""
+    offsets: dict[TopicPartition, int]
+    """Committable once this flush and every earlier one are stored."""
+    running: asyncio.Future[_Outcome] | None = None
+    """The attempt being made; None before the first and after each."""
+
+    @property
+    def rows(self) -> int:
+        return sum(chunk.rows for chunk in self.chunks)
 
 
 @dataclass(slots=True)
@@ -161,9 +187,10 @@ class SinkService(Service):
         self._consumer: AIOKafkaConsumer | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._store: Store | None = None
+        self._writer: BlockWriter | None = None
         self._batcher: Batcher | None = None
         self._lock = asyncio.Lock()
-        self._chunks: list[_Chunk] = []
+        self._flights: deque[_Flight] = deque()
         self._offsets: dict[TopicPartition, int] = {}
         self._read_since: float | None = None
         self._backoff = Backoff(cap=settings.sink_retry_max_seconds)
@@ -189,13 +216,17 @@ class SinkService(Service):
         """Try a last flush and commit (bounded), leave the group, close the store."""
         if self._batcher is not None:
             try:
-                await asyncio.wait_for(self._flush_locked(), _STOP_FLUSH_TIMEOUT_S)
+                stored = await asyncio.wait_for(self._drain_locked(), _STOP_FLUSH_TIMEOUT_S)
             except TimeoutError:
+                stored = False
+            if not stored:
                 log.warning("sink stopped with rows not stored: they will be read again")
         if self._consumer is not None:
             await self._consumer.stop()
         if self._executor is not None:
-            if self._store is not None:
+            if self._writer is not None:
+                self._executor.submit(self._writer.close)  # waits for what is in flight
+            elif self._store is not None:
                 self._executor.submit(self._store.close)
             self._executor.shutdown(wait=False)
 
@@ -253,11 +284,29 @@ class SinkService(Service):
                  applied or "none")  # fmt: skip
         self._backoff.reset()
         set_sink_paused(False)
+        self._writer = BlockWriter([self._store, *await self._more_stores()])
         self._batcher = Batcher(
             self._store, max_rows=self._max_rows, max_age=self._settings.sink_batch_seconds
         )
         await self._retention()
         return True
+
+    async def _more_stores(self) -> list[Store]:
+        """The extra connections of a server store (``sink_writers`` in all); none for chDB.
+
+        One that cannot be opened now is left out: the sink works with fewer.
+        """
+        if not self._settings.clickhouse_url:
+            return []
+        stores: list[Store] = []
+        for _ in range(self._settings.sink_writers - 1):
+            try:
+                stores.append(await self._in_thread(self._open))
+            except SinkError as err:
+                log.warning("sink stores with %d connection(s), not %d: %s",
+                            len(stores) + 1, self._settings.sink_writers, err)  # fmt: skip
+                break
+        return stores
 
     # ------------------------------------------------------------- reading
 
@@ -294,22 +343,30 @@ class SinkService(Service):
 
     @property
     def pending_rows(self) -> int:
-        """Rows read and not stored yet (batcher and chunks of failed flushes)."""
+        """Rows read and not stored yet (the batcher's and the flushes')."""
         batched = 0 if self._batcher is None else self._batcher.pending_rows
-        return batched + sum(chunk.rows for chunk in self._chunks)
+        return batched + sum(flight.rows for flight in self._flights)
 
     def _flush_due(self, now: float) -> bool:
         assert self._batcher is not None
-        if self._chunks or self._batcher.due():
+        if self._batcher.due():
             return True
         since = self._read_since
         return since is not None and now - since >= self._settings.sink_batch_seconds
 
     async def _tick(self) -> None:
-        """After each poll: flush when due and allowed, pause or resume, retention."""
-        now = time.monotonic()
-        if now >= self._retry_at and self._flush_due(now):
-            await self._flush_locked()
+        """After each poll: settle and start flushes when due and allowed, pause, retention."""
+        async with self._lock:
+            await self._settle()
+            if time.monotonic() >= self._retry_at:
+                self._start_waiting()
+                if self._flush_due(time.monotonic()):
+                    while len(self._running()) >= self._writers():  # all busy: the oldest first
+                        await asyncio.wait(self._running(), return_when=asyncio.FIRST_COMPLETED)
+                        await self._settle()
+                    self._take_flight()
+                    if time.monotonic() >= self._retry_at:
+                        self._start_waiting()
         if self.pending_rows >= self._max_rows and time.monotonic() < self._retry_at:
             self._pause()
         if time.monotonic() >= self._next_retention:
@@ -318,37 +375,96 @@ class SinkService(Service):
 
     # ------------------------------------------------------------- storing
 
-    async def _flush_locked(self) -> bool:
-        async with self._lock:
-            return await self._flush()
+    def _writers(self) -> int:
+        return 1 if self._writer is None else self._writer.size
 
-    async def _flush(self) -> bool:
-        """Store every waiting row, then commit the offsets read so far; True on success.
+    def _running(self) -> list[asyncio.Future[_Outcome]]:
+        return [flight.running for flight in self._flights if flight.running is not None]
 
-        Called with the lock held. On failure the rows stay (as chunks), the
-        error is counted and logged and the next attempt waits for the backoff.
+    def _take_flight(self) -> None:
+        """Queue a flush of every waiting row, with the offsets read so far."""
+        assert self._batcher is not None
+        chunks = _chunks(self._batcher.take()) if self._batcher.pending_rows else []
+        self._flights.append(_Flight(chunks, dict(self._offsets)))
+        self._read_since = None
+
+    def _start_waiting(self) -> None:
+        """Start the flushes not running (new or failed), oldest first, while stores are free."""
+        free = self._writers() - len(self._running())
+        for flight in self._flights:
+            if free <= 0:
+                return
+            if flight.running is None and flight.chunks:
+                self._start(flight)
+                free -= 1
+
+    def _start(self, flight: _Flight) -> None:
+        assert self._writer is not None
+        job = partial(_insert_all, chunks=list(flight.chunks))
+        flight.running = asyncio.wrap_future(self._writer.run(job))
+
+    async def _settle(self) -> None:
+        """Take in the flushes that finished; commit the offsets of the stored ones, in order.
+
+        A flush's offsets are committed only once it and every earlier flush
+        are stored. A failure is counted and logged, and the flush waits for
+        the backoff (``_start_waiting``).
         """
-        if self._batcher is None:
-            return False
-        if self._batcher.pending_rows:
-            self._chunks.extend(_chunks(self._batcher.take()))
-        offsets = dict(self._offsets)
-        if self._chunks:
-            assert self._store is not None
-            outcome = await self._in_thread(_insert_all, self._store, list(self._chunks))
+        for flight in self._flights:
+            if flight.running is None or not flight.running.done():
+                continue
+            outcome = flight.running.result()  # a SinkError is in the outcome; others are bugs
+            flight.running = None
             for chunk, seconds in outcome.done:
                 record_sink_flush(chunk.table, chunk.rows, seconds)
-            del self._chunks[: len(outcome.done)]
+            del flight.chunks[: len(outcome.done)]
             if outcome.failed is not None:
                 self._failed(*outcome.failed)
+            else:
+                self._stored()
+        offsets: dict[TopicPartition, int] = {}
+        while self._flights and not self._flights[0].chunks and self._flights[0].running is None:
+            offsets.update(self._flights.popleft().offsets)
+        if offsets:
+            await self._commit(offsets)
+            for tp, offset in offsets.items():
+                if self._offsets.get(tp) == offset:
+                    del self._offsets[tp]
+
+    async def _drain_locked(self) -> bool:
+        async with self._lock:
+            return await self._drain()
+
+    async def _drain(self) -> bool:
+        """Store every row read so far and commit; True when all is stored and committed.
+
+        For a rebalance and for stopping (called with the lock held): each
+        flush waiting is tried once more, at once; one that fails stays.
+        """
+        if self._batcher is None or self._writer is None:
+            return False
+        if self._batcher.pending_rows or self._offsets:
+            self._take_flight()
+        tried: set[int] = set()
+        while True:
+            await self._settle()
+            if not self._flights:
+                return True
+            free = self._writers() - len(self._running())
+            for flight in self._flights:
+                if (
+                    free > 0
+                    and flight.running is None
+                    and flight.chunks
+                    and id(flight) not in tried
+                ):
+                    self._start(flight)
+                    tried.add(id(flight))
+                    free -= 1
+            running = self._running()
+            if not running:
                 return False
-        await self._commit(offsets)
-        for tp, offset in offsets.items():
-            if self._offsets.get(tp) == offset:
-                del self._offsets[tp]
-        self._read_since = None if not self._offsets else time.monotonic()
-        self._stored()
-        return True
+            await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
 
     def _failed(self, chunk: _Chunk, seconds: float, err: SinkError) -> None:
         record_sink_error(chunk.table, seconds)
@@ -417,10 +533,10 @@ class SinkService(Service):
         if self._batcher is None:
             return
         async with self._lock:
-            if not await self._flush():
+            if not await self._drain():
                 dropped = self.pending_rows
                 self._batcher.take()
-                self._chunks.clear()
+                self._flights.clear()
                 log.warning("sink partitions revoked while ClickHouse fails: %d rows dropped, "
                             "to be read again from the committed offsets", dropped)  # fmt: skip
             self._offsets.clear()
@@ -431,11 +547,11 @@ class SinkService(Service):
 
     async def _retention(self) -> None:
         """Drop partitions older than ``retention_days``; a failure retries in a minute."""
-        assert self._store is not None
+        assert self._writer is not None
         days = self._settings.retention_days
-        drop = partial(drop_old_partitions, self._store, days=days, now=datetime.now(UTC))
+        drop = partial(drop_old_partitions, days=days, now=datetime.now(UTC))
         try:
-            dropped = await self._in_thread(drop)
+            dropped = await asyncio.wrap_future(self._writer.run(drop))
         except SinkError as err:
             log.warning("retention failed, retried in %.0f s: %s", _RETENTION_RETRY_S, err)
             self._next_retention = time.monotonic() + _RETENTION_RETRY_S
