@@ -23,6 +23,10 @@ In one run, on one machine with the local Kafka (started if needed):
    *ordered* ones wait for the watermark (``docs/watermark.md``), so their
    latency is the allowed lateness by design.
 
+``--workers N`` runs N worker processes in one group for the throughput part
+(each its own metrics port and, with ``--sink``, its own chDB folder), to
+measure scaling out on the machine's cores.
+
 Targets (issue 4): worker >= 50 % of the plain consumer's events/s; immediate
 p99 <= 200 ms. Exit 1 when a target is missed. Every topic the run made is
 deleted at the end.
@@ -41,7 +45,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,6 +96,8 @@ class Run:
     """Seconds the plain consumer with ``schemas.decode`` took."""
     worker_s: float = 0.0
     """Seconds the worker took."""
+    workers: int = 1
+    """Worker processes in one group for the throughput run."""
     alerts_ok: str = ""
     """The throughput run's alerts against the labels: "exact" or what differs."""
     rate: float = 0.0
@@ -188,15 +194,19 @@ def _json_loads(value: bytes) -> object:
         return None
 
 
-def _metrics(port: int) -> dict[str, float]:
-    """Sums of the worker's counters by metric name (empty when it does not answer)."""
+def _metrics_text(port: int) -> str:
+    """The worker's ``/metrics`` page ('' when it does not answer)."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
-            text = r.read().decode()
+            return str(r.read().decode())
     except OSError:
-        return {}
+        return ""
+
+
+def _metrics(port: int) -> dict[str, float]:
+    """Sums of the worker's counters by metric name (empty when it does not answer)."""
     sums: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
+    for family in text_string_to_metric_families(_metrics_text(port)):
         for sample in family.samples:
             if sample.name.endswith("_total"):
                 sums[sample.name] = sums.get(sample.name, 0.0) + sample.value
@@ -215,11 +225,14 @@ def _end_offsets(settings: Settings, topic: str, partitions: int) -> int:
 
 
 @contextmanager
-def _worker(settings: Settings, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, **settings.to_env()}
+def _worker(settings: Settings, log: Path, key: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker with the pseudonym ``key``: workers of one group must share it, or one
+    person's events read by two workers get two person keys (``--demo-key`` would give
+    each a throwaway key of its own)."""
+    env = {**os.environ, **settings.to_env(), "CONTROLFEED_PSEUDONYM_KEY": key}
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*CLI, "worker", "--demo-key", "--loglevel", "warning"],
+            [*CLI, "worker", "--loglevel", "warning"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -235,27 +248,71 @@ def _worker(settings: Settings, log: Path) -> Iterator[subprocess.Popen[bytes]]:
         terminate(proc)
 
 
-def _worker_run(settings: Settings, records: int, log: Path) -> float:
-    """Seconds from the worker's first record to its engines having processed everything."""
-    with _worker(settings, log) as proc, progress_bar(_err) as bar:
-        task = bar.add_task("worker", total=records)
+def _worker_run(settings: Settings, records: int, log: Path, workers: int = 1) -> float:
+    """Seconds from the first record read to the engines having processed everything.
+
+    One worker: its engines' record count reaches the engine topic's end
+    offsets. Several (one group, ``--workers``): partitions move while they
+    join and moved engine partitions are rebuilt, so counts overshoot; done is
+    then every engine partition at lag 0 in the workers' ``/metrics`` (updated
+    every 2 s, so the figure is within about 2 s).
+    """
+    own = [
+        settings.model_copy(
+            update={"metrics_port": settings.metrics_port if i == 0 else _free_port()}
+        )
+        for i in range(workers)
+    ]
+    if settings.sink_enabled:
+        own = [w.model_copy(update={"data_dir": w.data_dir / f"w{i}"}) for i, w in enumerate(own)]
+    key = uuid.uuid4().hex
+    with ExitStack() as stack, progress_bar(_err) as bar:
+        procs = [
+            stack.enter_context(_worker(w, log.with_name(f"{log.stem}-{i}{log.suffix}"), key))
+            for i, w in enumerate(own)
+        ]
+        task = bar.add_task("worker" if workers == 1 else f"{workers} workers", total=records)
         started = done_at = 0.0
+        end = 0
         while not done_at:
-            if proc.poll() is not None:
-                raise click.ClickException(f"the worker stopped:\n{log.read_text()[-2000:]}")
-            m = _metrics(settings.metrics_port)
-            read = m.get("controlfeed_events_total", 0) + m.get("controlfeed_dead_letters_total", 0)
+            for proc in procs:
+                if proc.poll() is not None:
+                    raise click.ClickException(f"a worker stopped; see {log.parent}")
+            metrics = [_metrics(w.metrics_port) for w in own]
+            read = sum(
+                m.get("controlfeed_events_total", 0) + m.get("controlfeed_dead_letters_total", 0)
+                for m in metrics
+            )
             now = time.perf_counter()
             if read and not started:
                 started = now
-            bar.update(task, completed=read)
+            bar.update(task, completed=min(read, records))
             if read >= records:
-                end = _end_offsets(settings, settings.topic_engine, settings.engine_partitions)
-                if m.get("controlfeed_engine_records_total", 0) >= end:
+                end = end or _end_offsets(
+                    settings, settings.topic_engine, settings.engine_partitions
+                )
+                if workers == 1:
+                    done = metrics[0].get("controlfeed_engine_records_total", 0) >= end
+                else:
+                    done = _engine_caught_up(own, settings)
+                if done:
                     done_at = now
             time.sleep(0.25)
         _settle(settings)
     return done_at - started
+
+
+def _engine_caught_up(workers: list[Settings], settings: Settings) -> bool:
+    """Every engine partition held by one of ``workers`` with lag 0."""
+    lags: dict[str, float] = {}
+    for w in workers:
+        for family in text_string_to_metric_families(_metrics_text(w.metrics_port)):
+            for sample in family.samples:
+                if sample.name == "controlfeed_consumer_lag_records" and (
+                    sample.labels.get("topic") == settings.topic_engine
+                ):
+                    lags[sample.labels["partition"]] = sample.value
+    return len(lags) == settings.engine_partitions and not any(lags.values())
 
 
 def _read_alerts(settings: Settings) -> list[tuple[dict[str, Any], float, float | None]]:
@@ -319,7 +376,9 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
-def _throughput(settings: Settings, events: int, workdir: Path, run: Run, sink: bool) -> None:
+def _throughput(
+    settings: Settings, events: int, workdir: Path, run: Run, sink: bool, workers: int
+) -> None:
     path = workdir / "throughput.jsonl"
     labels = _generate(path, events, 3600, seed=11)
     own = _fresh(settings, _free_port(), workdir if sink else None)
@@ -331,7 +390,8 @@ def _throughput(settings: Settings, events: int, workdir: Path, run: Run, sink: 
             run.plain_s = asyncio.run(_plain(own, run.events, _json_loads))
         with _err.status("plain aiokafka consumer, schemas.decode..."):
             run.decode_s = asyncio.run(_plain(own, run.events, decode))
-        run.worker_s = _worker_run(own, run.events, workdir / "worker-throughput.log")
+        run.worker_s = _worker_run(own, run.events, workdir / "worker-throughput.log", workers)
+        run.workers = workers
         run.alerts_ok = _compare([a for a, _, _ in _read_alerts(own)], labels)
     finally:
         _delete(own)
@@ -348,7 +408,7 @@ def _latency(
     run.rate = rate
     try:
         declare_topics(own)
-        with _worker(own, workdir / "worker-latency.log"):
+        with _worker(own, workdir / "worker-latency.log", uuid.uuid4().hex):
             time.sleep(8)  # joined and assigned; sources idle before the burst
             done = threading.Event()
 
@@ -396,7 +456,8 @@ def _report(run: Run) -> bool:
     table.add_row("plain aiokafka, schemas.decode", f"{run.events:,}", f"{run.decode_s:.2f}",
                   f"{decoding:,.0f}", f"{ratio:.2f}", "")  # fmt: skip
     verdict = "[green]met[/]" if met else "[red]MISSED[/]"
-    table.add_row("controlfeed worker, every rule", f"{run.events:,}", f"{run.worker_s:.2f}",
+    name = "controlfeed worker" + (f" x{run.workers} (one group)" if run.workers > 1 else "")
+    table.add_row(f"{name}, every rule", f"{run.events:,}", f"{run.worker_s:.2f}",
                   f"{worker:,.0f}", "", f"{verdict} >= 0.50 of decode")  # fmt: skip
     _out.print(table)
     _out.print(f"worker alerts against the labels: {run.alerts_ok}")
@@ -431,14 +492,16 @@ def _report(run: Run) -> bool:
 @click.option("--seconds", type=click.IntRange(min=5), default=30, show_default=True,
               help="Length of the latency run.")  # fmt: skip
 @click.option("--sink", is_flag=True, help="Run the worker with its sink on (default: off).")
-def main(events: int, rate: float, seconds: int, sink: bool) -> None:
+@click.option("--workers", type=click.IntRange(min=1, max=8), default=1, show_default=True,
+              help="Worker processes in one group for the throughput run.")  # fmt: skip
+def main(events: int, rate: float, seconds: int, sink: bool, workers: int) -> None:
     """Worker vs plain consumer on the same topics, then latency at a steady rate."""
     settings = Settings()
     with _err.status("starting Kafka (the first start fetches it)..."):
         Stack(settings, ("kafka",)).up()
     run = Run()
     with tempfile.TemporaryDirectory(prefix="controlfeed-bench-") as tmp:
-        _throughput(settings, events, Path(tmp), run, sink)
+        _throughput(settings, events, Path(tmp), run, sink, workers)
         _latency(settings, rate, seconds, Path(tmp), run, sink)
     if not _report(run):
         sys.exit(1)
