@@ -17,7 +17,7 @@ explains the design; in short:
 - **Flushes in flight.** On a ClickHouse server up to ``sink_writers``
   flushes (2) are stored at once, each on its own connection
   (``sinks.writer.BlockWriter``), while the loop reads the next batch; when
-  the next one is due and all are busy, the loop waits for the oldest. chDB
+  the next one is due and all are busy, the loop waits for one to end. chDB
   stores one at a time. Measured in ``docs/benchmarks.md``, "Sink".
 - **Outage.** A ``StoreUnavailableError`` (or a ``QueryError``) while storing
   is counted (``controlfeed_sink_errors_total``), logged, and retried after a
@@ -361,7 +361,7 @@ class SinkService(Service):
             if time.monotonic() >= self._retry_at:
                 self._start_waiting()
                 if self._flush_due(time.monotonic()):
-                    while len(self._running()) >= self._writers():  # all busy: the oldest first
+                    while len(self._running()) >= self._writers():  # all busy: wait for one
                         await asyncio.wait(self._running(), return_when=asyncio.FIRST_COMPLETED)
                         await self._settle()
                     self._take_flight()
@@ -388,15 +388,21 @@ class SinkService(Service):
         self._flights.append(_Flight(chunks, dict(self._offsets)))
         self._read_since = None
 
-    def _start_waiting(self) -> None:
-        """Start the flushes not running (new or failed), oldest first, while stores are free."""
+    def _start_waiting(self, skip: set[int] | None = None) -> set[int]:
+        """Start the flushes not running (new or failed), oldest first, while stores are free.
+
+        ``skip``: ids of flights not to start (``_drain`` tries each once).
+        Returns the ids of the flights started.
+        """
         free = self._writers() - len(self._running())
+        started: set[int] = set()
         for flight in self._flights:
-            if free <= 0:
-                return
-            if flight.running is None and flight.chunks:
+            if len(started) >= free:
+                break
+            if flight.running is None and flight.chunks and id(flight) not in (skip or ()):
                 self._start(flight)
-                free -= 1
+                started.add(id(flight))
+        return started
 
     def _start(self, flight: _Flight) -> None:
         assert self._writer is not None
@@ -450,17 +456,7 @@ class SinkService(Service):
             await self._settle()
             if not self._flights:
                 return True
-            free = self._writers() - len(self._running())
-            for flight in self._flights:
-                if (
-                    free > 0
-                    and flight.running is None
-                    and flight.chunks
-                    and id(flight) not in tried
-                ):
-                    self._start(flight)
-                    tried.add(id(flight))
-                    free -= 1
+            tried |= self._start_waiting(skip=tried)
             running = self._running()
             if not running:
                 return False
