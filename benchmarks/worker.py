@@ -203,10 +203,10 @@ def _metrics_text(port: int) -> str:
         return ""
 
 
-def _metrics(port: int) -> dict[str, float]:
-    """Sums of the worker's counters by metric name (empty when it does not answer)."""
+def _sums(text: str) -> dict[str, float]:
+    """Sums of the counters of a ``/metrics`` page by metric name."""
     sums: dict[str, float] = {}
-    for family in text_string_to_metric_families(_metrics_text(port)):
+    for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name.endswith("_total"):
                 sums[sample.name] = sums.get(sample.name, 0.0) + sample.value
@@ -278,7 +278,8 @@ def _worker_run(settings: Settings, records: int, log: Path, workers: int = 1) -
             for proc in procs:
                 if proc.poll() is not None:
                     raise click.ClickException(f"a worker stopped; see {log.parent}")
-            metrics = [_metrics(w.metrics_port) for w in own]
+            pages = [_metrics_text(w.metrics_port) for w in own]
+            metrics = [_sums(page) for page in pages]
             read = sum(
                 m.get("controlfeed_events_total", 0) + m.get("controlfeed_dead_letters_total", 0)
                 for m in metrics
@@ -294,7 +295,7 @@ def _worker_run(settings: Settings, records: int, log: Path, workers: int = 1) -
                 if workers == 1:
                     done = metrics[0].get("controlfeed_engine_records_total", 0) >= end
                 else:
-                    done = _engine_caught_up(own, settings)
+                    done = _engine_caught_up(pages, settings)
                 if done:
                     done_at = now
             time.sleep(0.25)
@@ -302,11 +303,11 @@ def _worker_run(settings: Settings, records: int, log: Path, workers: int = 1) -
     return done_at - started
 
 
-def _engine_caught_up(workers: list[Settings], settings: Settings) -> bool:
-    """Every engine partition held by one of ``workers`` with lag 0."""
+def _engine_caught_up(pages: list[str], settings: Settings) -> bool:
+    """Every engine partition held by one of the workers (their ``/metrics`` pages) at lag 0."""
     lags: dict[str, float] = {}
-    for w in workers:
-        for family in text_string_to_metric_families(_metrics_text(w.metrics_port)):
+    for page in pages:
+        for family in text_string_to_metric_families(page):
             for sample in family.samples:
                 if sample.name == "controlfeed_consumer_lag_records" and (
                     sample.labels.get("topic") == settings.topic_engine
