@@ -23,6 +23,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from kafka import KafkaAdminClient
@@ -32,13 +33,19 @@ from streams.settings import PROJECT_ROOT, Settings
 from streams.sink.backlog import sink_backlog
 from streams.stack.process import tail, terminate
 
-__all__ = ["SAMPLE", "DemoResult", "demo_settings", "run_demo"]
+__all__ = ["SAMPLE", "DemoResult", "demo_settings", "run_demo", "sample_labels"]
 
 SAMPLE = PROJECT_ROOT / "data" / "sample" / "scenario.jsonl"
 """The checked-in scenario the demo replays; its labels sit beside it."""
 
 _CLI = [sys.executable, "-c", "from streams.cli import main; main()"]
 RuleSeverity = tuple[str, str]
+
+
+def sample_labels() -> dict[str, Any]:
+    """The labels of ``SAMPLE`` (events per feed, the alerts it must raise)."""
+    labels: dict[str, Any] = json.loads(SAMPLE.with_suffix(".labels.json").read_text())
+    return labels
 
 
 @dataclass(frozen=True)
@@ -163,7 +170,7 @@ def _stored(settings: Settings) -> tuple[dict[str, int], str]:
 
 
 def _valid() -> dict[str, int]:
-    labels = json.loads(SAMPLE.with_suffix(".labels.json").read_text())
+    labels = sample_labels()
     return {table: int(labels["events"][feed]) for feed, table in FEED_TABLES.items()}
 
 
@@ -276,5 +283,4 @@ def _distinct_alerts(settings: Settings) -> Counter[RuleSeverity]:
 
 
 def _expected() -> Counter[RuleSeverity]:
-    labels = json.loads(SAMPLE.with_suffix(".labels.json").read_text())
-    return Counter((a["rule"], a["severity"]) for a in labels["alerts"])
+    return Counter((a["rule"], a["severity"]) for a in sample_labels()["alerts"])

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from streams.demo import SAMPLE, sample_labels
 from streams.metrics import check_label
 from streams.settings import PROJECT_ROOT, Settings
 from streams.stack.process import tail, terminate, wait_until
@@ -38,8 +39,6 @@ from tests.integration.helpers import (
     worker_env,
 )
 
-SAMPLE = PROJECT_ROOT / "data" / "sample" / "scenario.jsonl"
-LABELS = SAMPLE.with_name("scenario.labels.json")
 JOB = "controlfeed-worker"
 
 
@@ -48,7 +47,7 @@ JOB = "controlfeed-worker"
 
 def _expected() -> tuple[Counter[str], Counter[tuple[str, str]], Counter[str]]:
     """Valid events per feed, alerts per (rule, severity), dead letters per reason."""
-    labels = json.loads(LABELS.read_text())
+    labels = sample_labels()
     bad = {m["line"] for m in labels["malformed"]}
     events: Counter[str] = Counter()
     for number, line in enumerate(SAMPLE.read_bytes().splitlines(), start=1):

@@ -8,18 +8,16 @@ from typing import Any
 
 import pytest
 
+from streams.demo import SAMPLE, sample_labels
 from streams.replay.routing import Router
-from streams.settings import PROJECT_ROOT, Settings
+from streams.settings import Settings
 from tests.integration.helpers import read_back, run_cli
 from tests.integration.test_replay import replay
-
-SAMPLE = PROJECT_ROOT / "data" / "sample" / "scenario.jsonl"
 
 
 @pytest.fixture(scope="module")
 def labels() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(SAMPLE.with_suffix(".labels.json").read_text())
-    return loaded
+    return sample_labels()
 
 
 def test_validate_reports_exactly_the_labelled_malformed_lines(labels: dict[str, Any]) -> None:

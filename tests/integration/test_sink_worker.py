@@ -33,7 +33,8 @@ from kafka import KafkaAdminClient
 
 from schemas.decode import Rejected, decode
 from sinks import SinkError, Store, open_store
-from streams.settings import PROJECT_ROOT, Settings
+from streams.demo import SAMPLE, sample_labels
+from streams.settings import Settings
 from streams.sink.backlog import sink_backlog
 from streams.stack import ClickHouseService, Stack
 from streams.stack.process import terminate
@@ -53,8 +54,6 @@ from tests.integration.helpers import (
     worker_env,
 )
 
-SAMPLE = PROJECT_ROOT / "data" / "sample" / "scenario.jsonl"
-LABELS = SAMPLE.with_name("scenario.labels.json")
 FEED_TABLES = {
     "checkpoint_scan": "checkpoint_scans",
     "venue_scan": "venue_scans",
@@ -79,7 +78,7 @@ KEEP_EVERYTHING = {"CONTROLFEED_RETENTION_DAYS": "36500"}
 
 def _expected() -> dict[str, int]:
     """Rows each table must hold after the sample: valid events per feed, alerts, malformed."""
-    labels = json.loads(LABELS.read_text())
+    labels = sample_labels()
     valid: Counter[str] = Counter()
     for line in SAMPLE.read_bytes().splitlines():
         if line.strip() and not isinstance(event := decode(line), Rejected):

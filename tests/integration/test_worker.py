@@ -16,7 +16,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from streams.settings import PROJECT_ROOT, Settings
+from streams.demo import SAMPLE, sample_labels
+from streams.settings import Settings
 from streams.stack.process import terminate
 from streams.worker.deadletter import HEADER_OFFSET, HEADER_REASON, HEADER_TOPIC
 from tests.integration.helpers import (
@@ -36,15 +37,12 @@ from tests.integration.helpers import (
     worker_env,
 )
 
-SAMPLE = PROJECT_ROOT / "data" / "sample" / "scenario.jsonl"
-LABELS = SAMPLE.with_name("scenario.labels.json")
-
 
 def test_worker_raises_exactly_the_labelled_alerts(
     worker_settings: Settings, tmp_path: Path
 ) -> None:
     settings, log = worker_settings, tmp_path / "worker.log"
-    labels = json.loads(LABELS.read_text())
+    labels = sample_labels()
     worker = start_worker(settings, log)
     try:
         wait_ready(log, 30)
@@ -114,7 +112,7 @@ def test_a_killed_worker_restarted_misses_no_alert(
     worker_settings: Settings, tmp_path: Path
 ) -> None:
     settings, log = worker_settings, tmp_path / "worker.log"
-    labels, key = json.loads(LABELS.read_text()), uuid.uuid4().hex  # one key for both runs
+    labels, key = sample_labels(), uuid.uuid4().hex  # one key for both runs
     worker = start_worker(settings, log, key)
     replay = subprocess.Popen(
         [*CLI, "replay", "--no-progress", "--create-topics", "--rate", "1000", str(SAMPLE)],
@@ -147,7 +145,7 @@ def test_a_killed_worker_restarted_misses_no_alert(
 def test_two_workers_in_one_group_raise_the_labelled_alerts(
     worker_settings: Settings, tmp_path: Path
 ) -> None:
-    settings, labels = worker_settings, json.loads(LABELS.read_text())
+    settings, labels = worker_settings, sample_labels()
     logs = [tmp_path / "a" / "worker.log", tmp_path / "b" / "worker.log"]
     for log in logs:
         log.parent.mkdir()
