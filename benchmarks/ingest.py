@@ -132,7 +132,7 @@ def _generate(out: Path, events: int) -> Figure:
 
 def _replay(settings: Settings, path: Path) -> Figure:
     """Replay ``path`` flat out into ``settings``' topics; print replay's own summary."""
-    sink = KafkaSink(settings.kafka_bootstrap_servers, delivery_timeout=60.0)
+    sink = KafkaSink(settings, delivery_timeout=60.0)
     options = ReplayOptions()
     report = run_with_progress([path], Router(settings.feed_topics()), sink, options, _err)
     print_summary(report, _out)

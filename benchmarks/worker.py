@@ -70,7 +70,7 @@ from streams.settings import Settings
 from streams.stack import Stack
 from streams.stack.process import port_is_open, terminate
 from streams.topics import declare_topics, pipeline_topics
-from streams.worker.engine_stage import CAUSE_HEADER
+from streams.worker.wire import CAUSE_HEADER
 
 __all__ = ["main"]
 
@@ -149,7 +149,7 @@ def _generate(
 
 def _replay(settings: Settings, path: Path, rate: float | None = None) -> int:
     """Replay ``path`` into ``settings``' topics (flat out, or at ``rate``); records sent."""
-    sink = KafkaSink(settings.kafka_bootstrap_servers, delivery_timeout=60.0)
+    sink = KafkaSink(settings, delivery_timeout=60.0)
     report = run_replay([path], Router(settings.feed_topics()), sink, ReplayOptions(rate=rate))
     if not report.ok:
         raise click.ClickException("the replay did not deliver every record")

@@ -75,8 +75,11 @@ class Engine:
         self._lateness = self.config.thresholds.allowed_lateness_s * SECOND_US
         self._dedupe_us = self.config.dedupe_horizon_s * SECOND_US
         self._holder: str | None = None
-        self._forget_minute = -(2**62)
-        self._pruned_hour = -(2**62)
+        # What _maintain last did, derived from the watermark so that a restored engine
+        # forgets and prunes exactly when the one it continues would have.
+        wm = st.watermark
+        self._forget_minute = -(2**62) if wm is None else (wm - self._dedupe_us) // _MINUTE
+        self._pruned_hour = -(2**62) if wm is None else wm // _HOUR
         self._buckets: dict[int, list[tuple[str, str, str]]] = {}
         for key, minute in st.seen.items():
             self._buckets.setdefault(minute, []).append(key)
@@ -145,9 +148,27 @@ class Engine:
         return self._state.to_json()
 
     @classmethod
-    def restore(cls, data: dict[str, Any], config: RulesConfig | None = None) -> Engine:
-        """An engine continuing from ``snapshot()``'s data; raises ``SnapshotError``."""
-        return cls(config, state=EngineState.from_json(data))
+    def restore(
+        cls, data: dict[str, Any], config: RulesConfig | None = None, sources: Iterable[str] = ()
+    ) -> Engine:
+        """An engine continuing from ``snapshot()``'s data; raises ``SnapshotError``.
+
+        ``sources`` are declared as in ``__init__`` (a source added to the
+        pipeline since the snapshot holds the watermark until it is heard from).
+        """
+        return cls(config, sources=sources, state=EngineState.from_json(data))
+
+    def checkpoint(self) -> bytes:
+        """``snapshot()`` as compact JSON bytes: what the worker stores (``from_checkpoint``)."""
+        self._state.timers, self._state.timer_seq = self._ctx.timers, self._ctx.timer_seq
+        return self._state.to_bytes()
+
+    @classmethod
+    def from_checkpoint(
+        cls, raw: bytes, config: RulesConfig | None = None, sources: Iterable[str] = ()
+    ) -> Engine:
+        """An engine continuing from ``checkpoint()``'s bytes; raises ``SnapshotError``."""
+        return cls(config, sources=sources, state=EngineState.from_bytes(raw))
 
     # -- events -------------------------------------------------------------------------
 

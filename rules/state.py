@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from heapq import heapify
 from typing import Any, Final, cast
 
+from pydantic_core import from_json, to_json
+
 from rules.checkpoints import CheckpointFamily
 from rules.context import FamilyRules, Timer
 from rules.exceptions import SnapshotError
@@ -111,6 +113,20 @@ class EngineState:
     """Each family's state."""
     stats: EngineStats = field(default_factory=EngineStats)
     """Counters."""
+
+    def to_bytes(self) -> bytes:
+        """``to_json()`` as compact UTF-8 JSON (pydantic's serializer: several times the
+        standard library's speed on a large state). The checkpoint format of the worker."""
+        return to_json(self.to_json())
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> EngineState:
+        """The state ``to_bytes`` wrote; raises ``SnapshotError`` for anything else."""
+        try:
+            data = from_json(raw)
+        except ValueError as err:
+            raise SnapshotError(f"engine snapshot is not JSON: {err}") from err
+        return cls.from_json(data)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict of everything (``json.dumps`` takes it as it is)."""

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
-from kafka import KafkaAdminClient
+from confluent_kafka import KafkaException, TopicPartition
 
 from streams.exceptions import ControlfeedError
+from streams.kafka.clients import admin_client, consumer
+from streams.kafka.read import partitions_of, read_topic
 from streams.settings import PROJECT_ROOT, Settings
 from streams.sink.backlog import sink_backlog
 from streams.stack.process import tail, terminate
@@ -100,7 +101,7 @@ def run_demo(settings: Settings) -> DemoResult:
     env = {**os.environ, **settings.to_env()}
     with log.open("ab") as out:
         worker = subprocess.Popen(
-            [*_CLI, "worker", "--demo-key", "--datadir", str(home / "faust")],
+            [*_CLI, "worker", "--demo-key"],
             cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
@@ -188,18 +189,13 @@ def _sample_ids() -> dict[str, set[str]]:
 
 
 def _delete_run_topics(settings: Settings, run: str) -> None:
-    """Remove the run's topics, and the one Faust declared for its group."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    try:
-        mine = [
-            t
-            for t in admin.list_topics()
-            if t.startswith(f"demo.{run}.") or t.startswith(f"{settings.worker_group}-")
-        ]
+    """Remove the run's topics."""
+    admin = admin_client(settings, log_level=2)
+    with contextlib.suppress(KafkaException):  # leftovers are harmless: names are the run's
+        mine = [t for t in admin.list_topics(timeout=10).topics if t.startswith(f"demo.{run}.")]
         if mine:
-            admin.delete_topics(mine)
-    finally:
-        admin.close()
+            for future in admin.delete_topics(mine, operation_timeout=30).values():
+                future.result()
 
 
 def _wait_ready(worker: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
@@ -233,52 +229,27 @@ def _wait_settled(
         time.sleep(0.5)
 
 
-def _consumer(settings: Settings) -> Consumer:
-    return Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": "controlfeed-demo-reader",
-            "enable.auto.commit": False,
-        }
-    )
-
-
 def _offsets(settings: Settings) -> list[tuple[int, int, int]]:
     """(partition, low, high) of each partition of the alerts topic; empty before it exists."""
-    consumer = _consumer(settings)
+    reader = consumer(settings, "controlfeed-demo-reader", "controlfeed-demo")
+    topic = settings.topic_alerts
     try:
-        meta = consumer.list_topics(settings.topic_alerts, timeout=10).topics[settings.topic_alerts]
-        if meta.error is not None:
-            return []
         return [
-            (
-                p,
-                *consumer.get_watermark_offsets(
-                    TopicPartition(settings.topic_alerts, p), timeout=10
-                ),
-            )
-            for p in meta.partitions
+            (p, *reader.get_watermark_offsets(TopicPartition(topic, p), timeout=10))
+            for p in partitions_of(reader, topic)
         ]
     except KafkaException:
         return []
     finally:
-        consumer.close()
+        reader.close()
 
 
 def _distinct_alerts(settings: Settings) -> Counter[RuleSeverity]:
     """Distinct alerts (by alert_id) now in the alerts topic, per (rule, severity)."""
-    ranges = [(p, low, high) for p, low, high in _offsets(settings) if high > low]
-    consumer = _consumer(settings)
-    consumer.assign([TopicPartition(settings.topic_alerts, p, low) for p, low, _ in ranges])
-    left, seen = sum(high - low for _, low, high in ranges), {}
-    while left:
-        msg = consumer.poll(10)
-        if msg is None:
-            break
-        left -= 1
+    seen = {}
+    for msg in read_topic(settings, settings.topic_alerts):
         alert = json.loads(msg.value() or b"{}")
         seen[alert["alert_id"]] = (alert["rule"], alert["severity"])
-    consumer.close()
     return Counter(seen.values())
 
 

@@ -10,9 +10,11 @@ person, phone, event or alert id. ``docs/metrics.md`` lists every metric with it
 meaning, and the alerting rules of ``docker/prometheus/rules/controlfeed.yml``
 that read them.
 
-A ``ValueError`` from any function here is a bug in the caller (a label outside
-the catalogue, or an id where a label should be), never bad input: the worker
-counts bad input under its reason code.
+The recording functions never raise: a label value outside the catalogue or
+one that looks like an id (a bug: every setting that becomes a label, such as
+a topic name, is checked when the worker starts, ``label_problem``) costs its
+sample and one error line in the log, never the pipeline. Bad input is counted
+under its reason code.
 
 Define a metric nowhere else: a second ``Counter`` of the same name in the
 default registry fails at import with ``Duplicated timeseries``
@@ -22,6 +24,7 @@ which now calls ``record_dead_letter``).
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -36,6 +39,9 @@ from schemas.feeds import FeedName
 
 __all__ = [
     "ALERTS",
+    "CHECKPOINTS",
+    "CHECKPOINT_BYTES",
+    "CHECKPOINT_SECONDS",
     "CONSUMER_LAG",
     "DEAD_LETTERS",
     "DETECTION_LATENCY",
@@ -49,6 +55,8 @@ __all__ = [
     "FEEDS",
     "LAST_EVENT_TIME",
     "LATE_EVENTS",
+    "REPLAYED",
+    "RESTORES",
     "SINK_BATCHES",
     "SINK_ERRORS",
     "SINK_FLUSH",
@@ -56,22 +64,30 @@ __all__ = [
     "SINK_PAUSED",
     "SINK_PENDING_ROWS",
     "SINK_ROWS",
+    "TRANSACTIONS",
     "WATERMARK_DELAY_NAME",
     "WatermarkDelayCollector",
     "check_label",
     "forget_consumer_lag",
+    "label_problem",
     "observe_detection_latency",
     "record_alert",
+    "record_checkpoint",
     "record_dead_letter",
     "record_event",
     "record_late_event",
+    "record_replayed",
+    "record_restore",
     "record_sink_error",
     "record_sink_flush",
+    "record_transaction",
     "set_consumer_lag",
     "set_engine_state",
     "set_sink_paused",
     "set_sink_pending_rows",
 ]
+
+log = logging.getLogger(__name__)
 
 FEEDS: Final[tuple[str, ...]] = get_args(FeedName)
 """The feed names of ``feeds.md``: the only values of the ``feed`` label."""
@@ -105,31 +121,66 @@ _ID_LIKE: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
 _checked: set[str] = set()
 
 
-def check_label(value: str) -> str:
-    """``value`` if it is a bounded label value, else ``ValueError``.
+def label_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a label value, in words, or None when it can.
 
-    Called by every recording function here (and by tests on everything the
-    registry holds). Refuses the empty string, more than 64 characters, and
-    anything that looks like a person's ID number or phone (9 digits in a row),
-    a masked form (``*``), an event id (``cp-000001``, ``ev-000123-cp``), an
-    alert id or other hash (16 hex digits in a row) or a UUID. Values that
-    passed once are remembered, so the hot path costs one set lookup.
+    Refused: the empty string, more than 64 characters, and anything that
+    looks like a person's ID number or phone (9 digits in a row), a masked
+    form (``*``), an event id (``cp-000001``, ``ev-000123-cp``), an alert id
+    or other hash (16 hex digits in a row), a UUID, or holds whitespace.
+    ``controlfeed worker`` asks it at start for every setting that becomes a
+    label (topic names), and refuses to start on an answer.
+    """
+    if value in _checked:
+        return None
+    if not value or len(value) > _MAX_LABEL_LEN:
+        return f"it has {len(value)} characters (1 to 64 allowed)"
+    for what, pattern in _ID_LIKE:
+        if pattern.search(value):
+            return f"it looks like {what}"
+    _checked.add(value)
+    return None
+
+
+def check_label(value: str) -> str:
+    """``value`` if it is a bounded label value, else ``ValueError`` (``label_problem``).
+
+    For tests and start-up checks; the recording functions below never raise.
+    """
+    problem = label_problem(value)
+    if problem is not None:
+        raise ValueError(f"label value {value[:12]!r}...: {problem}; labels are bounded")
+    return value
+
+
+_dropped: set[tuple[str, str]] = set()
+
+
+def _label(value: str, metric: str) -> str | None:
+    """``value`` if it may be a label of ``metric``; else None, logged once per kind.
+
+    Never raises: a value that slipped past the start-up checks costs its
+    sample, never the pipeline. The value itself is not logged (it may be an id).
     """
     if value in _checked:
         return value
-    if not value or len(value) > _MAX_LABEL_LEN:
-        raise ValueError(f"label value of {len(value)} characters: must be 1 to 64")
-    for what, pattern in _ID_LIKE:
-        if pattern.search(value):
-            raise ValueError(f"label value {value[:12]!r}... looks like {what}: labels are bounded")
-    _checked.add(value)
-    return value
+    problem = label_problem(value)
+    if problem is None:
+        return value
+    if (metric, problem) not in _dropped:
+        _dropped.add((metric, problem))
+        log.error("a %s sample was dropped: its label value is unusable (%s)", metric, problem)
+    return None
 
 
-def _one_of(value: str, allowed: Iterable[str], label: str) -> str:
-    if value not in allowed:
-        raise ValueError(f"{label}={value!r} is not one of the catalogue's {label} values")
-    return value
+def _one_of(value: str, allowed: Iterable[str], label: str) -> str | None:
+    """``value`` if the catalogue has it for ``label``; else None, logged once (a bug)."""
+    if value in allowed:
+        return value
+    if (label, value) not in _dropped:
+        _dropped.add((label, value))
+        log.error("a sample was dropped: %s=%.20r is not in the catalogue", label, value)
+    return None
 
 
 # ----------------------------------------------------------------- catalogue
@@ -197,6 +248,37 @@ ENGINE_RECORDS = Counter(
 )
 """``controlfeed_engine_records_total``: against the engine topic's end offsets, how far the
 engines are; ``benchmarks/worker.py`` times the worker with it."""
+TRANSACTIONS = Counter(
+    "controlfeed_transactions",
+    "Kafka transactions of the worker's stages, by stage and outcome.",
+    ["stage", "outcome"],
+)
+"""``controlfeed_transactions_total{stage,outcome}``: stage ``ingest`` or ``engine``, outcome
+``committed`` or ``aborted`` (an abort rewinds the stage: its input is read again)."""
+CHECKPOINTS = Counter("controlfeed_checkpoints", "Engine checkpoints written to the state topic.")
+"""``controlfeed_checkpoints_total``: one per engine partition and checkpoint interval."""
+CHECKPOINT_BYTES = Gauge(
+    "controlfeed_checkpoint_bytes", "Size of the engine checkpoint written last, in bytes."
+)
+"""``controlfeed_checkpoint_bytes``: follows the engines' state, bounded by its horizons."""
+CHECKPOINT_SECONDS = Histogram(
+    "controlfeed_checkpoint_seconds",
+    "Seconds one engine checkpoint took to take and queue (the engine waits meanwhile).",
+    buckets=SINK_FLUSH_BUCKETS,
+)
+"""``controlfeed_checkpoint_seconds``."""
+RESTORES = Counter(
+    "controlfeed_engine_restores",
+    "Engine partitions taken on: from a checkpoint, or rebuilt from the engine topic.",
+    ["how"],
+)
+"""``controlfeed_engine_restores_total{how}``: ``checkpoint`` or ``rebuild``."""
+REPLAYED = Counter(
+    "controlfeed_engine_replayed_records",
+    "Engine-topic records processed again after a restore (their alerts were out already).",
+)
+"""``controlfeed_engine_replayed_records_total``: at most a checkpoint interval's worth
+per restore."""
 SINK_ROWS = Counter("controlfeed_sink_rows", "Rows written to the store, by table.", ["table"])
 """``controlfeed_sink_rows_total{table}``: counted when the insert succeeded."""
 SINK_BATCHES = Counter(
@@ -276,7 +358,9 @@ def record_event(feed: str, event_time: float) -> None:
     """
     child = _event_children.get(feed)
     if child is None:  # once per feed: the hot path is one dict lookup
-        child = _event_children[feed] = EVENTS.labels(feed=_one_of(feed, FEEDS, "feed"))
+        if _one_of(feed, FEEDS, "feed") is None:
+            return
+        child = _event_children[feed] = EVENTS.labels(feed=feed)
     child.inc()
     if event_time > _last_seen.get(feed, float("-inf")):
         _last_seen[feed] = event_time
@@ -285,23 +369,24 @@ def record_event(feed: str, event_time: float) -> None:
 
 def record_late_event(feed: str) -> None:
     """Count one event of ``feed`` that arrived behind the watermark (engine stage)."""
-    LATE_EVENTS.labels(feed=_one_of(feed, FEEDS, "feed")).inc()
+    if _one_of(feed, FEEDS, "feed") is not None:
+        LATE_EVENTS.labels(feed=feed).inc()
 
 
 def record_dead_letter(reason: str) -> None:
     """Count one record sent to the dead-letter topic (``streams.worker.deadletter``).
 
     ``reason`` is a code of ``docs/bad-input.md`` or ``wrong_topic``; a value
-    that looks like an id raises ``ValueError``.
+    that looks like an id is dropped (logged once).
     """
-    DEAD_LETTERS.labels(reason=check_label(reason)).inc()
+    if _label(reason, "controlfeed_dead_letters_total") is not None:
+        DEAD_LETTERS.labels(reason=reason).inc()
 
 
 def record_alert(rule: str, severity: str) -> None:
     """Count one alert published (engine stage); both must be catalogue values."""
-    ALERTS.labels(
-        rule=_one_of(rule, _RULES, "rule"), severity=_one_of(severity, _SEVERITIES, "severity")
-    ).inc()
+    if _one_of(rule, _RULES, "rule") and _one_of(severity, _SEVERITIES, "severity"):
+        ALERTS.labels(rule=rule, severity=severity).inc()
 
 
 def observe_detection_latency(path: str, seconds: float) -> None:
@@ -312,7 +397,8 @@ def observe_detection_latency(path: str, seconds: float) -> None:
     for the watermark. A negative ``seconds`` (clock skew between producer and
     worker) is recorded as 0.
     """
-    DETECTION_LATENCY.labels(path=_one_of(path, DETECTION_PATHS, "path")).observe(max(seconds, 0.0))
+    if _one_of(path, DETECTION_PATHS, "path") is not None:
+        DETECTION_LATENCY.labels(path=path).observe(max(seconds, 0.0))
 
 
 def set_consumer_lag(topic: str, partition: int, lag: int) -> None:
@@ -320,7 +406,8 @@ def set_consumer_lag(topic: str, partition: int, lag: int) -> None:
 
     Called periodically by the worker for every assigned input partition.
     """
-    CONSUMER_LAG.labels(topic=check_label(topic), partition=str(partition)).set(max(lag, 0))
+    if _label(topic, "controlfeed_consumer_lag_records") is not None:
+        CONSUMER_LAG.labels(topic=topic, partition=str(partition)).set(max(lag, 0))
 
 
 def forget_consumer_lag(topic: str, partition: int) -> None:
@@ -338,9 +425,39 @@ def set_engine_state(buffered_events: int, timers: int, seen_ids: int) -> None:
     ENGINE_SEEN_IDS.set(seen_ids)
 
 
+_STAGES: Final = ("ingest", "engine")
+_RESTORES: Final = ("checkpoint", "rebuild")
+
+
+def record_transaction(stage: str, committed: bool) -> None:
+    """Count one transaction of ``stage`` (``ingest`` or ``engine``) committed or aborted."""
+    outcome = "committed" if committed else "aborted"
+    if _one_of(stage, _STAGES, "stage") is not None:
+        TRANSACTIONS.labels(stage=stage, outcome=outcome).inc()
+
+
+def record_checkpoint(size: int, seconds: float) -> None:
+    """Count one engine checkpoint of ``size`` bytes that took ``seconds``."""
+    CHECKPOINTS.inc()
+    CHECKPOINT_BYTES.set(size)
+    CHECKPOINT_SECONDS.observe(seconds)
+
+
+def record_restore(how: str) -> None:
+    """Count one engine partition taken on ``how`` (``checkpoint`` / ``rebuild``)."""
+    if _one_of(how, _RESTORES, "how") is not None:
+        RESTORES.labels(how=how).inc()
+
+
+def record_replayed(records: int) -> None:
+    """Count engine records processed again after a restore, their alerts not sent again."""
+    REPLAYED.inc(records)
+
+
 def record_sink_flush(table: str, rows: int, seconds: float) -> None:
     """Count one successful insert of ``rows`` rows into ``table`` that took ``seconds``."""
-    check_label(table)
+    if _label(table, "controlfeed_sink_rows_total") is None:
+        return
     SINK_ROWS.labels(table=table).inc(rows)
     SINK_BATCHES.labels(table=table).inc()
     SINK_FLUSH.labels(table=table).observe(seconds)
@@ -348,7 +465,8 @@ def record_sink_flush(table: str, rows: int, seconds: float) -> None:
 
 def record_sink_error(table: str, seconds: float) -> None:
     """Count one failed insert into ``table`` that took ``seconds`` before failing."""
-    check_label(table)
+    if _label(table, "controlfeed_sink_errors_total") is None:
+        return
     SINK_ERRORS.labels(table=table).inc()
     SINK_FLUSH.labels(table=table).observe(seconds)
 

@@ -91,10 +91,23 @@ class Settings(BaseSettings):
     topic_replication_factor: int = Field(default=1, ge=1)
     """Replication factor of those topics; 1 suits the single local broker."""
 
+    topic_state: str = "controlfeed.state"
+    """The worker's internal, compacted topic of engine checkpoints (``docs/worker.md``)."""
     engine_partitions: int = Field(default=6, ge=1)
-    """Partitions of the engine topic: one ``rules.Engine`` runs per partition."""
+    """Partitions of the engine topic (and of the state topic): one ``rules.Engine`` each."""
+    engine_retention_hours: float = Field(default=24.0, gt=0)
+    """How long the engine topic keeps records; must exceed the checkpoint interval."""
+    checkpoint_interval_s: float = Field(default=60.0, ge=1)
+    """Seconds between two checkpoints of an engine partition's state (while it changes)."""
+    commit_interval_ms: int = Field(default=100, ge=10, le=5000)
+    """Longest time records wait in an open Kafka transaction before it is committed: what
+    downstream readers (read_committed) wait at most, per stage, for a record."""
     worker_group: str = "controlfeed-worker"
-    """Consumer group (Faust app id) of ``controlfeed worker``; workers sharing it share work."""
+    """Consumer group of ``controlfeed worker``; workers sharing it share the work."""
+    worker_id: str = ""
+    """This worker's name in its group, stable across restarts (its transactional ids);
+    default ``<hostname>-<n>``, ``n`` the lowest number no other worker of the group on
+    this host holds."""
     pseudonym_key: SecretStr | None = None
     """Secret HMAC key that turns ID numbers into ``person_key``; never logged or stored."""
     pseudonym_key_file: Path | None = None
@@ -111,6 +124,16 @@ class Settings(BaseSettings):
     def _derive_bootstrap(self) -> Settings:
         if not self.kafka_bootstrap_servers:
             self.kafka_bootstrap_servers = f"127.0.0.1:{self.kafka_port}"
+        return self
+
+    @model_validator(mode="after")
+    def _retention_covers_checkpoints(self) -> Settings:
+        if self.engine_retention_hours * 3600 <= 2 * self.checkpoint_interval_s:
+            raise ValueError(
+                "CONTROLFEED_ENGINE_RETENTION_HOURS must keep the engine topic for more than "
+                "twice CONTROLFEED_CHECKPOINT_INTERVAL_S (a restart replays from the last "
+                "checkpoint)"
+            )
         return self
 
     def feed_topics(self) -> dict[str, str]:

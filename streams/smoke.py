@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from clickhouse_driver import Client
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.admin import NewTopic
-from kafka.consumer.fetcher import ConsumerRecord
+from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
+from streams.kafka.clients import admin_client, producer
+from streams.kafka.read import read_topic
 from streams.settings import Settings
 from streams.stack.process import wait_until
 
@@ -45,43 +45,28 @@ class SmokeResult:
 
 
 def _kafka_round_trip(settings: Settings) -> str:
-    """Create a 3-partition topic, send and read back ``_EVENTS`` records, delete it."""
+    """Create a 3-partition topic, send ``_EVENTS`` records in one transaction, read them
+    back with read_committed (as the worker and its readers do), delete the topic."""
     topic = f"controlfeed.smoke.{uuid.uuid4().hex[:8]}"
-    servers = settings.kafka_bootstrap_servers
-    admin = KafkaAdminClient(bootstrap_servers=servers, client_id="controlfeed-smoke")
+    admin = admin_client(settings, "controlfeed-smoke", log_level=2)
+    admin.create_topics([NewTopic(topic, 3, 1)])[topic].result(timeout=30)
     try:
-        admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
-        producer = KafkaProducer(bootstrap_servers=servers, acks="all", linger_ms=5)
+        sender = producer(settings, "controlfeed-smoke", f"controlfeed-smoke-{topic}")
+        sender.init_transactions(30)
+        sender.begin_transaction()
         for i in range(_EVENTS):
             body = {"feed": "smoke", "event_id": f"smoke-{i}", "n": i}
-            producer.send(topic, key=f"k{i % 7}".encode(), value=json.dumps(body).encode())
-        producer.flush(timeout=30)
-        producer.close()
-        consumer = KafkaConsumer(
-            topic,
-            bootstrap_servers=servers,
-            group_id=f"{topic}.reader",
-            auto_offset_reset="earliest",
-            consumer_timeout_ms=15_000,
-        )
-        seen = {json.loads(record.value)["event_id"] for record in _take(consumer, _EVENTS)}
-        consumer.close()
+            sender.produce(topic, json.dumps(body).encode(), f"k{i % 7}".encode())
+        sender.commit_transaction(30)
+        seen = {json.loads(m.value() or b"{}")["event_id"] for m in read_topic(settings, topic, 30)}
         if len(seen) != _EVENTS:
             raise RuntimeError(f"sent {_EVENTS} records, read back {len(seen)}")
-        return f"{_EVENTS} records through a 3-partition topic with acks=all, read back by a group"
+        return (
+            f"{_EVENTS} records through a 3-partition topic in one transaction, "
+            "read back with read_committed"
+        )
     finally:
         admin.delete_topics([topic])
-        admin.close()
-
-
-def _take(consumer: KafkaConsumer, count: int) -> list[ConsumerRecord]:
-    """Up to ``count`` records, stopping at the consumer's timeout."""
-    records: list[ConsumerRecord] = []
-    for record in consumer:
-        records.append(record)
-        if len(records) >= count:
-            break
-    return records
 
 
 def _clickhouse_round_trip(settings: Settings) -> str:

@@ -33,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from streams.exceptions import ControlfeedError
+from streams.kafka.clients import admin_client
 from streams.settings import Settings
 
 __all__ = [
@@ -117,13 +118,8 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
 
 
 def _admin(settings: Settings) -> AdminClient:
-    return AdminClient(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "client.id": "controlfeed-topics",
-            "log_level": 2,  # connection failures become TopicsError, not stderr noise
-        }
-    )
+    # log_level 2: connection failures become TopicsError, not stderr noise
+    return admin_client(settings, "controlfeed-topics", log_level=2)
 
 
 def _unreachable(settings: Settings, err: KafkaException) -> TopicsError:

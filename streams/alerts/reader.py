@@ -2,7 +2,9 @@
 
 Called by ``streams.alerts.command``. The consumer ``assign`` s partitions
 itself (it never subscribes), so it takes part in no group rebalance, and
-``enable.auto.commit`` is off: reading alerts never moves anyone's offsets.
+``enable.auto.commit`` is off: reading alerts never moves anyone's offsets. It
+reads with read_committed, as every consumer of ``streams.kafka.clients``:
+an alert of a transaction the worker aborted is never shown.
 A missing topic or an unreachable broker raises ``ControlfeedError`` with a
 hint; a record that is not a valid alert is yielded as a ``BadRecord`` for
 the caller to warn about, never an exception.
@@ -21,6 +23,7 @@ from pydantic import ValidationError
 
 from schemas.alerts import Alert
 from streams.exceptions import ControlfeedError
+from streams.kafka.clients import consumer
 from streams.settings import Settings
 from streams.topics import missing_topics
 
@@ -49,15 +52,9 @@ class BadRecord:
 
 
 def _consumer(settings: Settings) -> Consumer:
-    return Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": f"controlfeed-alerts-{uuid.uuid4().hex}",  # never joined: we assign
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            "enable.partition.eof": True,
-        }
-    )
+    # never joins its group (it assigns); read_committed: no alert of an aborted transaction
+    group = f"controlfeed-alerts-{uuid.uuid4().hex}"
+    return consumer(settings, group, "controlfeed-alerts", **{"enable.partition.eof": True})
 
 
 def _check_topic(settings: Settings) -> None:

@@ -119,7 +119,7 @@ def replay(
     options = ReplayOptions(speed, rate, loops, skip_invalid, delivery_timeout)
     router = Router(settings.feed_topics())
     check_topics(settings, router.topics, create_topics, timeout=min(delivery_timeout, 10.0))
-    sink = KafkaSink(settings.kafka_bootstrap_servers, delivery_timeout)
+    sink = KafkaSink(settings, delivery_timeout)
     report = run_with_progress(list(files), router, sink, options, None if no_progress else _err)
     if report.lines or report.error is None:
         print_summary(report, _out)

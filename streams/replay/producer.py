@@ -24,6 +24,9 @@ from typing import Any, Protocol
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from streams.kafka import clients
+from streams.settings import Settings
+
 __all__ = ["DeliveryLedger", "KafkaSink", "Location", "RecordSink", "producer_config"]
 
 Location = tuple[int, int]
@@ -87,21 +90,17 @@ class RecordSink(Protocol):
         ...
 
 
-def producer_config(bootstrap: str, delivery_timeout: float) -> dict[str, Any]:
-    """The librdkafka settings of replay's producer (also shown by the benchmark)."""
-    return {
-        "bootstrap.servers": bootstrap,
-        "client.id": "controlfeed-replay",
-        "acks": "all",
-        "enable.idempotence": True,
+def producer_config(settings: Settings, delivery_timeout: float) -> dict[str, Any]:
+    """The librdkafka settings of replay's producer (also shown by the benchmark): the
+    project's producer (``streams.kafka.clients``) tuned for throughput."""
+    tuning: dict[str, Any] = {
         "linger.ms": 20,
-        "batch.size": 1_000_000,
-        "compression.type": "none",
         "queue.buffering.max.messages": 500_000,
         "queue.buffering.max.kbytes": 512 * 1024,
         "delivery.timeout.ms": int(delivery_timeout * 1000),
         "log_level": 2,  # connection errors reach the ledger and the summary, not stderr
     }
+    return clients.producer_config(settings, "controlfeed-replay", **tuning)
 
 
 class KafkaSink:
@@ -114,11 +113,11 @@ class KafkaSink:
     the replay loop finds the line afterwards.
     """
 
-    def __init__(self, bootstrap: str, delivery_timeout: float) -> None:
+    def __init__(self, settings: Settings, delivery_timeout: float) -> None:
         self.ledger = DeliveryLedger()
         self.broker_error = ""
         """The last error librdkafka reported about the cluster (e.g. all brokers down)."""
-        config = producer_config(bootstrap, delivery_timeout)
+        config = producer_config(settings, delivery_timeout)
         config.update(error_cb=self._on_error, on_delivery=self._on_delivery)
         self._producer = Producer(config)
         self._produce = self._producer.produce

@@ -3,38 +3,35 @@
 Called by ``controlfeed demo`` and the sink's integration tests to wait until
 everything a run produced is in the store. The sink commits an offset only
 after the rows before it are stored (``streams.sink.service``), so a backlog
-of 0 means every record of its three topics is stored. Raises
+of 0 means every record of its three topics is stored. The records after the
+group's committed offsets are counted by reading them (``streams.kafka.read``):
+offsets also number the control records that end each transaction. Raises
 ``confluent_kafka.KafkaException`` when the broker does not answer.
 """
 
 from __future__ import annotations
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 
+from streams.kafka.clients import consumer
+from streams.kafka.read import partitions_of, records_after
 from streams.settings import Settings
 
 __all__ = ["sink_backlog"]
 
 
 def sink_backlog(settings: Settings) -> int:
-    """Records of the engine, alerts and dead-letter topics the sink group has not
-    committed (a partition with no commit counts from its first record)."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": f"{settings.worker_group}-sink",
-            "enable.auto.commit": False,
-        }
-    )
+    """Committed records of the engine, alerts and dead-letter topics after the sink
+    group's committed offsets (a partition with no commit counts from its first record)."""
+    group = consumer(settings, f"{settings.worker_group}-sink", "controlfeed-backlog")
     try:
-        parts = []
-        for topic in (settings.topic_engine, settings.topic_alerts, settings.topic_dead_letter):
-            meta = consumer.list_topics(topic, timeout=10).topics[topic]
-            parts += [TopicPartition(topic, p) for p in meta.partitions]
-        backlog = 0
-        for tp in consumer.committed(parts, timeout=10):
-            low, high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), 10)
-            backlog += high - max(tp.offset, low)
-        return backlog
+        parts = [
+            TopicPartition(topic, p)
+            for topic in (settings.topic_engine, settings.topic_alerts, settings.topic_dead_letter)
+            for p in partitions_of(group, topic)
+        ]
+        committed = group.committed(parts, timeout=10) if parts else []
     finally:
-        consumer.close()
+        group.close()
+    after = {(tp.topic, tp.partition): tp.offset if tp.offset >= 0 else None for tp in committed}
+    return len(records_after(settings, after))

@@ -36,7 +36,7 @@ from streams.worker.deadletter import (
     HEADER_REASON,
     HEADER_TOPIC,
 )
-from streams.worker.ingest import STORE_HEADER
+from streams.worker.wire import STORE_HEADER
 
 __all__ = ["alert_of", "dead_letter_of", "event_of"]
 

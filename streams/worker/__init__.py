@@ -1,10 +1,12 @@
-"""``controlfeed worker``: the Faust worker from the feed topics to the alerts topic.
+"""``controlfeed worker``: the pipeline from the feed topics to the alerts topic.
 
 The stages live in small modules: ``ingest`` (decode, dead letters,
-pseudonymise, route), ``idleness`` (per-source watermark and idle markers),
-``engine_stage`` (one ``rules.Engine`` per engine-topic partition), ``app``
-(the Faust wiring) and ``command`` (the click command). ``docs/worker.md``
-explains the design.
+pseudonymise, route) and ``idleness`` (per-source watermark and idle
+markers), run by ``ingest_stage``; ``engines`` (one ``rules.Engine`` per
+engine-topic partition) and ``checkpoints`` (their state on the state
+topic), run by ``engine_stage``; ``runtime`` (the stages' threads),
+``identity`` (the worker's stable name), ``topics`` and ``command`` (the
+click command). ``docs/worker.md`` explains the design.
 """
 
 from __future__ import annotations

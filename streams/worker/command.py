@@ -1,27 +1,33 @@
-"""``controlfeed worker``: run the pipeline's Faust worker until stopped.
+"""``controlfeed worker``: run the pipeline's worker until stopped.
 
 Registered in ``streams.cli``. Resolves the pseudonym key (refusing to start
-without one unless ``--demo-key``), loads the rules configuration, declares
-the topics, serves ``/metrics`` and runs the Faust worker in the foreground.
-A missing key, an unreadable key file, a bad rules file or an unreachable
-broker is a ``ControlfeedError`` (message and hint, exit status 2).
+without one unless ``--demo-key``), loads the rules configuration, checks
+the settings that become metric labels, claims the worker's name, declares
+the topics, serves ``/metrics`` and runs the stages in the foreground
+(``streams.worker.runtime``). A missing key, an unreadable key file, a bad
+rules file, a topic name that cannot be a label or an unreachable broker is a
+``ControlfeedError`` (message and hint, exit status 2); a stage that fails
+later exits with status 1.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from pathlib import Path
+import sys
 
 import click
 from prometheus_client import start_http_server
 
 from rules import ConfigError, RulesConfig, load_config, tune_gc
 from streams.exceptions import ControlfeedError
+from streams.metrics import label_problem
 from streams.settings import Settings
+from streams.worker.identity import claim_worker_id
+from streams.worker.runtime import run_worker
 from streams.worker.topics import declare_worker_topics
 
-__all__ = ["pseudonym_key", "rules_config", "worker"]
+__all__ = ["check_labels", "pseudonym_key", "rules_config", "worker"]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +78,28 @@ def rules_config(settings: Settings) -> RulesConfig:
         ) from err
 
 
+def check_labels(settings: Settings) -> None:
+    """Refuse to start when a setting that becomes a metric label could not be one.
+
+    Topic names label the lag gauges (``streams.metrics``): a name with a long
+    run of digits (a run id, a date) or over 64 characters is refused here,
+    naming the setting, instead of costing samples once the worker runs.
+    Raises ``ControlfeedError``.
+    """
+    labelled = [*settings.feed_topics().values(), settings.topic_engine]
+    for field in settings.topic_fields():
+        value = getattr(settings, field)
+        problem = label_problem(value) if value in labelled else None
+        if problem is not None:
+            raise ControlfeedError(
+                f"CONTROLFEED_{field.upper()}={value!r} cannot label the worker's metrics: "
+                f"{problem}",
+                hint="Topic names label the consumer-lag gauges, which must never carry an "
+                "id: rename the topic (e.g. without the digit run) or point the setting at "
+                "another one.",
+            )
+
+
 def _serve_metrics(host: str, port: int) -> None:
     try:
         start_http_server(port, addr=host)
@@ -79,35 +107,36 @@ def _serve_metrics(host: str, port: int) -> None:
         log.warning("metrics not served: %s:%d: %s", host, port, err.strerror)
 
 
+def _configure_logging(level: str) -> None:
+    """One line per record on stderr; librdkafka's own lines at warning and above."""
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        raise ControlfeedError(
+            f"--loglevel {level!r} is not a log level",
+            hint="Use debug, info, warning or error.",
+        )
+    logging.basicConfig(
+        level=numeric, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+
+
 @click.command()
 @click.option("--demo-key", is_flag=True, help="Use a throwaway random pseudonym key.")
-@click.option("--loglevel", default="info", show_default=True, help="Faust log level.")
-@click.option(
-    "--datadir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Faust's working folder [default: <data_dir>/worker].",
-)
+@click.option("--loglevel", default="info", show_default=True, help="Log level.")
 @click.pass_obj
-def worker(settings: Settings, demo_key: bool, loglevel: str, datadir: Path | None) -> None:
+def worker(settings: Settings, demo_key: bool, loglevel: str) -> None:
     """Consume the feeds and publish an alert for every anomaly (runs until stopped)."""
+    _configure_logging(loglevel)
     key = pseudonym_key(settings, demo_key)
     config = rules_config(settings)
+    check_labels(settings)
+    name = claim_worker_id(settings.worker_id, settings.worker_group)
     created = declare_worker_topics(settings)
-    folder = datadir or settings.data_dir / "worker"
-    folder.mkdir(parents=True, exist_ok=True)
-    # faust is imported only here: at import it reads ``--loop`` from sys.argv,
-    # which would break ``controlfeed replay --loop N``.
-    import faust
-
-    from streams.worker.app import build_app
-
-    app = build_app(settings, key, config, folder)
-    _serve_metrics(settings.metrics_host, settings.metrics_port)
     log.info("topics created: %s", ", ".join(created) or "none")
-    runner = faust.Worker(app, loglevel=loglevel)
-    # Faust's start-up spinner, kept for --loglevel warning and above, sets the
-    # root logger to DEBUG: every debug call of aiokafka then builds a record,
-    # which cost the worker nine tenths of its speed. No spinner, no DEBUG.
-    runner.spinner = None
+    _serve_metrics(settings.metrics_host, settings.metrics_port)
     tune_gc()  # the engines keep minutes of events alive: see rules.tuning
-    runner.execute_from_commandline()
+    try:
+        status = run_worker(settings, key, config, name.name)
+    finally:
+        name.release()
+    sys.exit(status)

@@ -1,84 +1,316 @@
-"""The engine stage: one ``rules.Engine`` per engine-topic partition, alerts out.
+"""The engine stage: the engine topic into the engines, alerts and checkpoints out.
 
-Called by the worker's engine agent for every record of the engine topic, in
-each partition's order. ``EngineStage.handle`` loads the envelope, feeds the
-partition's engine (created on first use, declared with every input source so
-that a source not read yet holds the watermark) and returns the alerts;
-``alert_key`` is an alert's key on the alerts topic: the subject's id (venue,
-checkpoint, site, incident, or the ``person_key``).
-A record that is not an envelope is a bug in ingest: ``pydantic.ValidationError``
-propagates and stops the worker rather than skipping input silently.
+Run by the worker's runtime (``streams.worker.runtime``) on a thread of its
+own. Consumer group ``<worker_group>-engine``: workers of one group split the
+engine partitions; one ``rules.Engine`` runs per partition held
+(``streams.worker.engines``). The alerts, the engines' checkpoints and the
+engine-topic offsets go out in one Kafka transaction, committed at most every
+``commit_interval_ms`` (``streams.kafka.transactions``), so a reader of the
+alerts topic with read_committed sees each alert once, whatever crashes.
+``docs/worker.md``, "Checkpoints and exactly-once alerts", has the design.
+
+- **Checkpoints.** Every ``checkpoint_interval_s`` (staggered over the
+  partitions, one at a time) a partition whose engine moved on writes its
+  state to its partition of the state topic (``streams.worker.checkpoints``),
+  with the offset it covers, inside the transaction.
+- **Taking a partition on** (a start, a restart, a rebalance, a rewind): its
+  newest checkpoint is restored and the partition read from the offset it
+  covers; with none (or one that cannot be read: logged) the engine is
+  rebuilt from the start of the engine topic. Records below the group's
+  committed offset are processed again *without* sending their alerts, which
+  earlier transactions sent already; the engine is deterministic, so it
+  reaches exactly the state it had.
+- **Rewind.** When a transaction had to be aborted, every partition held is
+  taken on again that way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Final
 
-from rules import Engine, RulesConfig, route
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+
+from rules import RulesConfig, SnapshotError, detection_path
 from schemas.alerts import Alert
-from schemas.clean import EventRecord, load_envelope
-from streams.metrics import record_late_event
+from streams.kafka.clients import consumer
+from streams.kafka.commits import OffsetLedger
+from streams.kafka.stage import Stage, headers
+from streams.kafka.transactions import Transactions
+from streams.metrics import (
+    ENGINE_RECORDS,
+    forget_consumer_lag,
+    observe_detection_latency,
+    record_alert,
+    record_checkpoint,
+    record_replayed,
+    record_restore,
+    record_transaction,
+    set_consumer_lag,
+    set_engine_state,
+)
+from streams.settings import Settings
+from streams.worker import checkpoints
+from streams.worker.engines import Engines, alert_key
+from streams.worker.ingest import source_name
+from streams.worker.wire import CAUSE_HEADER
 
-__all__ = ["CAUSE_HEADER", "EngineStage", "alert_key"]
+__all__ = ["EngineStage", "Held", "input_sources"]
 
-CAUSE_HEADER = "controlfeed.cause.timestamp"
-"""Alert header: Kafka timestamp (ms) of the input record (or marker) that raised it;
-``benchmarks/worker.py`` measures detection latency with it."""
+log = logging.getLogger(__name__)
 
-
-def alert_key(alert: Alert) -> bytes:
-    """The alerts-topic key of ``alert``: its subject's id, so one subject stays in order."""
-    ids = {
-        "person": alert.person_key,
-        "venue": alert.venue_id,
-        "checkpoint": alert.checkpoint_id,
-        "site": alert.site_id,
-        "incident": alert.incident_id,
-    }
-    return (ids[alert.subject] or alert.alert_id).encode()
+_REPORT_S: Final = 2.0
 
 
-class EngineStage:
-    """The engines of the partitions this worker holds; see the module docstring."""
+def input_sources(settings: Settings) -> list[str]:
+    """Every input source of the pipeline (all partitions of the five feed topics)."""
+    return [
+        source_name(topic, p)
+        for topic in settings.feed_topics().values()
+        for p in range(settings.topic_partitions)
+    ]
 
-    def __init__(self, config: RulesConfig, sources: Iterable[str]) -> None:
-        """``sources``: every input ``topic/partition`` of the pipeline."""
-        self._config = config
-        self._sources = tuple(sources)
-        self.engines: dict[int, Engine] = {}
 
-    def engine(self, partition: int) -> Engine:
-        """The engine of ``partition``, created empty on first use."""
-        engine = self.engines.get(partition)
-        if engine is None:
-            engine = self.engines[partition] = Engine(self._config, sources=self._sources)
-        return engine
+@dataclass(slots=True)
+class Held:
+    """What the stage knows of one engine partition it holds."""
 
-    def drop(self, partition: int) -> None:
-        """Forget ``partition``'s engine (called when the partition is revoked)."""
-        self.engines.pop(partition, None)
+    next_offset: int
+    """The offset after the last record processed (where reading goes on)."""
+    publish_from: int
+    """Alerts of records before this offset were sent by an earlier transaction."""
+    checkpointed: int
+    """The offset the newest checkpoint covers (written or restored); -1: none."""
+    next_checkpoint: float
+    """Monotonic time of the next checkpoint."""
 
-    def handle(self, partition: int, value: bytes) -> list[Alert]:
-        """The alerts that one engine-topic record of ``partition`` causes.
 
-        Counts a late event (``controlfeed_late_events_total``) once, on the
-        copy of the first family of its route.
-        """
-        engine = self.engine(partition)
-        envelope = load_envelope(value)
-        late = engine.stats.late
-        alerts = engine.feed(envelope)
-        if engine.stats.late != late and isinstance(envelope, EventRecord):
-            event = envelope.event
-            if route(event, self._config)[:1] == [(envelope.family, envelope.key)]:
-                record_late_event(event.feed)
-        return alerts
+class EngineStage(Stage):
+    """Reads the engine topic into the engines; see the module docstring."""
 
-    def sizes(self) -> tuple[int, int, int]:
-        """(buffered event copies, pending deadlines, remembered ids) over every engine."""
-        engines = self.engines.values()
-        return (
-            sum(e.buffered for e in engines),
-            sum(e.pending_timers for e in engines),
-            sum(e.seen_ids for e in engines),
-        )
+    name = "engine"
+
+    def __init__(
+        self, settings: Settings, config: RulesConfig, worker_id: str, stop: threading.Event
+    ) -> None:
+        """``worker_id``: this worker's stable name (its transactional id)."""
+        ident = f"{settings.worker_group}-engine-{worker_id}"
+        group = f"{settings.worker_group}-engine"
+        topic = settings.topic_engine
+        super().__init__(settings, group, [topic], ident, stop, **{"fetch.wait.max.ms": 50})
+        self.engines = Engines(config, input_sources(settings))
+        self.txn = Transactions(settings, ident, stop)
+        self.ledger = OffsetLedger()
+        self.held: dict[int, Held] = {}
+        """The engine partitions held, with their progress."""
+        self._topic = topic
+        self._state_topic = settings.topic_state
+        self._alerts_topic = settings.topic_alerts
+        self._interval = settings.commit_interval_ms / 1000
+        self._checkpoint_s = settings.checkpoint_interval_s
+        self._reader: Consumer | None = None
+        self._valid = True
+        self._last_commit = time.monotonic()
+        self._next_report = 0.0
+
+    # ------------------------------------------------------------------ records
+
+    def open(self) -> None:
+        """Register the transactional producer; make the state-topic reader."""
+        self.txn.start()
+        self._reader = consumer(self.settings, f"{self.group}-state", f"{self.client_id}-state")
+
+    def handle(self, batch: list[Message]) -> None:
+        """Feed every record to its partition's engine; send the alerts that are new."""
+        handle, held, replayed = self.engines.handle, self.held, 0
+        last: dict[int, int] = {}
+        for msg in batch:
+            p, offset = msg.partition() or 0, msg.offset() or 0
+            alerts = handle(p, msg.value() or b"")
+            last[p] = offset
+            if offset < held[p].publish_from:  # its alerts went out before the restore
+                replayed += 1
+            elif alerts:
+                self._publish(alerts, msg)
+        ENGINE_RECORDS.inc(len(batch))
+        if replayed:
+            record_replayed(replayed)
+        for p, offset in last.items():
+            held[p].next_offset = offset + 1
+            self.ledger.read((self._topic, p), offset + 1)
+
+    def _publish(self, alerts: list[Alert], msg: Message) -> None:
+        """Queue ``alerts`` in the transaction, with the time of the record that caused them."""
+        cause = _cause_ms(msg)
+        headers = [(CAUSE_HEADER, str(cause).encode())]
+        latency = time.time() - cause / 1000
+        for alert in alerts:
+            self.txn.send(
+                self._alerts_topic, alert.model_dump_json().encode(), alert_key(alert), None,
+                headers,
+            )  # fmt: skip
+            record_alert(alert.rule, alert.severity)
+            observe_detection_latency(detection_path(alert.rule, alert.severity), latency)
+
+    def after_poll(self) -> None:
+        """A checkpoint when one is due; a commit once the transaction is old enough."""
+        now = time.monotonic()
+        due = [p for p, h in self.held.items() if now >= h.next_checkpoint]
+        if due:
+            self._checkpoint(min(due, key=lambda p: self.held[p].next_checkpoint), now)
+        if self.txn.open:
+            if self.txn.age >= self._interval:
+                self.commit()
+        elif self.ledger.pending and now - self._last_commit >= self._interval:
+            self.commit()
+        if now >= self._next_report:
+            self._next_report = now + _REPORT_S
+            self._report()
+
+    def _checkpoint(self, p: int, now: float) -> None:
+        """Queue partition ``p``'s checkpoint in the transaction (if it moved on)."""
+        part = self.held[p]
+        part.next_checkpoint = now + self._checkpoint_s
+        if part.next_offset == part.checkpointed:
+            return
+        started = time.monotonic()
+        state = self.engines.checkpoint(p)
+        checkpoint = checkpoints.Checkpoint(p, part.next_offset, state)
+        for record in checkpoints.records(checkpoint):
+            self.txn.send(self._state_topic, record.value, record.key, p, record.headers)
+        part.checkpointed = part.next_offset
+        record_checkpoint(len(state), time.monotonic() - started)
+
+    def commit(self) -> bool:
+        """Commit alerts, checkpoints and offsets; on an abort take every partition on again."""
+        cut = self.ledger.cut()
+        offsets = [TopicPartition(t, p, o) for (t, p), o in cut.offsets.items()]
+        committed = self.txn.commit(offsets, self.consumer.consumer_group_metadata())
+        self._last_commit = time.monotonic()
+        record_transaction("engine", committed)
+        if committed:
+            self.ledger.durable(cut)
+            return True
+        self._rewind()
+        return False
+
+    def _rewind(self) -> None:
+        """After an abort: every partition held from its checkpoint (or rebuilt) again."""
+        self.ledger.reset()
+        partitions = sorted(self.held)
+        for p in partitions:
+            self.engines.drop(p)
+        self.held.clear()
+        for tp in self._take_on(partitions):
+            self.consumer.seek(tp)
+        log.info("engine rewound partitions %s to their checkpoints", partitions)
+
+    # ------------------------------------------------------------------ rebalance
+
+    def assigned(self, partitions: list[TopicPartition]) -> None:
+        """Keep the partitions still held; take the others on (checkpoint or rebuild)."""
+        wanted = {tp.partition for tp in partitions}
+        for gone in [p for p in self.held if p not in wanted or not self._valid]:
+            self.engines.drop(gone)
+            del self.held[gone]
+            forget_consumer_lag(self._topic, gone)
+        self._valid = True
+        starts = [TopicPartition(self._topic, p, h.next_offset) for p, h in self.held.items()]
+        starts += self._take_on(sorted(wanted - self.held.keys()))
+        self.consumer.assign(starts)
+
+    def revoked(self, partitions: list[TopicPartition]) -> None:
+        """Commit; the engines are kept in case the partitions come back (``assigned``)."""
+        if (self.txn.open or self.ledger.pending) and not self.commit():
+            self._valid = False
+        self.ledger.revoke((tp.topic, tp.partition) for tp in partitions)
+
+    def lost(self, partitions: list[TopicPartition]) -> None:
+        """Abort: what was not committed is the new owner's to redo."""
+        self.txn.abort("partitions lost")
+        record_transaction("engine", False)
+        self.ledger.reset()
+        for tp in partitions:
+            self.engines.drop(tp.partition)
+            self.held.pop(tp.partition, None)
+            forget_consumer_lag(self._topic, tp.partition)
+
+    def close(self) -> None:
+        """Checkpoint every partition that moved on and commit (a restart then replays nothing)."""
+        if self._consumer is not None and self.held:
+            now = time.monotonic()
+            for p in sorted(self.held):
+                self._checkpoint(p, now)
+            if self.txn.open or self.ledger.pending:
+                self.commit()
+        self.txn.close()
+        if self._reader is not None:
+            self._reader.close()
+
+    def _take_on(self, partitions: list[int]) -> list[TopicPartition]:
+        """Restore or rebuild each of ``partitions``; where each must be read from."""
+        if not partitions:
+            return []
+        assert self._reader is not None  # made in open()
+        committed = self.committed([TopicPartition(self._topic, p) for p in partitions])
+        now, starts = time.monotonic(), []
+        for n, p in enumerate(partitions):
+            publish_from = committed.get((self._topic, p)) or 0
+            start = self._restore(p, publish_from)
+            first = now + self._checkpoint_s * (n + 1) / len(partitions)
+            self.held[p] = Held(start or 0, publish_from, start or -1, first)
+            where = OFFSET_BEGINNING if start is None else start
+            starts.append(TopicPartition(self._topic, p, where))
+        return starts
+
+    def _restore(self, p: int, publish_from: int) -> int | None:
+        """Partition ``p``'s engine from its newest checkpoint: the offset to read from, or
+        None when there is none to use (the engine starts empty: rebuilt from the start)."""
+        assert self._reader is not None
+        self.engines.drop(p)
+        found = checkpoints.latest(self._reader, self._state_topic, p, self.stop)
+        checkpoint = found.checkpoint
+        if checkpoint is not None and checkpoint.offset > publish_from:
+            log.warning("engine partition %d: checkpoint at %d is ahead of the committed offset "
+                        "%d; rebuilding", p, checkpoint.offset, publish_from)  # fmt: skip
+            checkpoint = None
+        if checkpoint is not None:
+            try:
+                self.engines.restore(p, checkpoint.state)
+            except SnapshotError as err:
+                log.warning("engine partition %d: %s; rebuilding from the engine topic", p, err)
+                checkpoint = None
+        if checkpoint is None:
+            log.info("engine partition %d: rebuilt from the start of %s (%s; alerts before "
+                     "offset %d were sent already)", p, self._topic, found.note,
+                     publish_from)  # fmt: skip
+            record_restore("rebuild")
+            return None
+        log.info("engine partition %d: restored from %s in %.2f s; replaying to offset %d "
+                 "without sending alerts", p, found.note, found.read_s, publish_from)  # fmt: skip
+        record_restore("checkpoint")
+        return checkpoint.offset
+
+    # ------------------------------------------------------------------ metrics
+
+    def _report(self) -> None:
+        set_engine_state(*self.engines.sizes())
+        if not self.held:
+            return
+        held = [TopicPartition(self._topic, p) for p in self.held]
+        for tp in self.consumer.position(held):  # past the transactions' control records
+            _, high = self.consumer.get_watermark_offsets(tp, cached=True)
+            at = max(tp.offset, self.held[tp.partition].next_offset)
+            if high >= 0:
+                set_consumer_lag(self._topic, tp.partition, high - at)
+
+
+def _cause_ms(msg: Message) -> int:
+    """The cause header of an engine record (its input's timestamp), else its own timestamp."""
+    for name, value in headers(msg):
+        if name == CAUSE_HEADER and value:
+            return int(value)
+    return int(msg.timestamp()[1])

@@ -40,6 +40,9 @@ class SourceProgress:
     """Monotonic time of the last record read (or of the start)."""
     idle: bool = False
     """Whether an idle marker was sent and no record came since."""
+    fresh: bool = True
+    """No watermark marker sent since tracking began: the engines may hold the source
+    idle (its previous reader said so), so one is sent before its first event."""
 
 
 class SourceTracker:
@@ -55,6 +58,11 @@ class SourceTracker:
     def start(self, source: str, now: float) -> None:
         """Track ``source`` from ``now`` (called on partition assignment); idempotent."""
         self.sources.setdefault(source, SourceProgress(last_read=now))
+
+    def forget(self, sources: list[str]) -> None:
+        """Stop tracking ``sources`` (revoked, or rewound: ``start`` tracks them afresh)."""
+        for source in sources:
+            self.sources.pop(source, None)
 
     def seen(self, source: str, offset: int, time: datetime | None, now: float) -> None:
         """Record one record read from ``source`` (``time`` None: a dead letter)."""
@@ -82,7 +90,9 @@ class SourceTracker:
 
     def sent(self, source: str, time: datetime) -> None:
         """Note that a watermark marker for ``time`` went out for ``source``."""
-        self.sources[source].sent_time = time
+        progress = self.sources[source]
+        progress.sent_time = time
+        progress.fresh = False
 
     def idle_candidates(self, now: float) -> list[str]:
         """Sources silent long enough to ask for their end offsets (not yet idle).

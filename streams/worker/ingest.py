@@ -33,10 +33,7 @@ from streams.metrics import record_event
 from streams.worker.deadletter import WRONG_TOPIC, dead_letter_headers
 from streams.worker.idleness import SourceTracker
 
-__all__ = ["STORE_HEADER", "DeadLetterOut", "EngineOut", "Ingest", "RawRecord", "source_name"]
-
-STORE_HEADER = "controlfeed.store"
-"""Header on the one engine-topic copy of a record that the sink stores (value ``1``)."""
+__all__ = ["DeadLetterOut", "EngineOut", "Ingest", "RawRecord", "source_name"]
 
 
 def source_name(topic: str, partition: int) -> str:
@@ -87,10 +84,11 @@ class EngineOut:
     value: bytes
     """The envelope's JSON (``schemas.clean.dump_envelope``)."""
     timestamp: float | None = None
-    """Kafka timestamp (seconds): the input record's for event copies and reference
-    records, so detection latency counts from the input; None (now) for markers."""
+    """The input record's Kafka timestamp (seconds) for event copies and reference
+    records (header ``streams.worker.wire.CAUSE_HEADER``: detection latency counts from
+    the input); None for markers."""
     store: bool = False
-    """The one copy of a record the sink stores (header ``STORE_HEADER``): an event's
+    """The one copy of a record the sink stores (header ``wire.STORE_HEADER``): an event's
     copy for the first family of its route, a reference record's for partition 0."""
 
 
@@ -130,9 +128,9 @@ class Ingest:
         record_event(decoded.feed, decoded.event_time.timestamp())
         clean = pseudonymise(decoded, self._key)
         out = self._revive(source, clean.event_time)
+        stamp = 0.0 if record.timestamp is None else record.timestamp
         if isinstance(clean, RiskArea | Venue):  # what rules.is_broadcast tells apart
             envelope = dump_envelope(ReferenceRecord(source, clean))
-            stamp = record.timestamp
             out += [EngineOut(p, None, envelope, stamp, p == 0) for p in range(self._partitions)]
         else:
             out += [
@@ -140,7 +138,7 @@ class Ingest:
                     partition_for(family, key, self._partitions),
                     f"{family}:{key}".encode(),
                     dump_envelope(EventRecord(source, family, key, clean)),
-                    record.timestamp,
+                    stamp,
                     n == 0,
                 )
                 for n, (family, key) in enumerate(route(clean, self._config))
@@ -155,10 +153,12 @@ class Ingest:
         once, before the records of other sources that come back with it. The
         marker carries the source's highest time so far (``time``, the record's
         own, if it had none): on time for the record, since the effective
-        watermark stays ``allowed_lateness_s`` below.
+        watermark stays ``allowed_lateness_s`` below. Also sent before the first
+        record of a source this worker has just been given (or rewound to): it
+        may be idle in the engines, announced so by its previous reader.
         """
         progress = self.tracker.sources.get(source)
-        if progress is None or not progress.idle:
+        if progress is None or not (progress.idle or progress.fresh):
             return []
         announced = progress.max_time or time
         self.tracker.sent(source, announced)

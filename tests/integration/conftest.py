@@ -113,7 +113,8 @@ def mine(settings: Settings, kafka_admin: KafkaAdminClient) -> Iterator[Settings
 def worker_settings(
     stack: Stack, mine: Settings, kafka_admin: KafkaAdminClient
 ) -> Iterator[Settings]:
-    """``mine`` plus an engine topic and consumer groups of this test; engine topic removed."""
+    """``mine`` plus engine and state topics and consumer groups of this test (both
+    topics removed afterwards)."""
     tag = uuid.uuid4().hex[:8]
     own = mine.model_copy(
         update={
@@ -123,8 +124,9 @@ def worker_settings(
         }
     )
     yield own
-    if own.topic_engine in set(kafka_admin.list_topics()):
-        kafka_admin.delete_topics([own.topic_engine])
+    internal = {own.topic_engine, own.topic_state} & set(kafka_admin.list_topics())
+    if internal:
+        kafka_admin.delete_topics(sorted(internal))
 
 
 @pytest.fixture

@@ -18,8 +18,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import KafkaException
 
+from streams.kafka.read import committed_records, read_topic
+from streams.kafka.stage import headers
 from streams.settings import PROJECT_ROOT, Settings
 
 CLI = [sys.executable, "-c", "from streams.cli import main; main()"]
@@ -58,30 +60,12 @@ def topic_env(settings: Settings) -> dict[str, str]:
 
 
 def read_back(settings: Settings, topics: list[str]) -> list[tuple[str, bytes, bytes]]:
-    """Every record now in ``topics`` as (topic, key, value), read up to the end offsets."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": "unused",
-            "enable.auto.commit": False,
-        }
-    )
-    parts, ends = [], {}
-    for topic in topics:
-        for p in range(settings.topic_partitions):
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            if high > low:
-                parts.append(TopicPartition(topic, p, low))
-                ends[(topic, p)] = high
-    consumer.assign(parts)
-    records, left = [], sum(ends[k] - tp.offset for k, tp in zip(ends, parts, strict=True))
-    while left:
-        msg = consumer.poll(10)
-        assert msg is not None, f"{left} records never came back"
-        records.append((msg.topic() or "", msg.key() or b"", msg.value() or b""))
-        left -= 1
-    consumer.close()
-    return records
+    """Every committed record now in ``topics`` as (topic, key, value)."""
+    return [
+        (msg.topic() or "", msg.key() or b"", msg.value() or b"")
+        for topic in topics
+        for msg in read_topic(settings, topic)
+    ]
 
 
 # --- the worker as a subprocess (shared by test_worker.py and test_worker_scenarios.py) ---
@@ -144,7 +128,7 @@ def start_worker(
     (e.g. ``CONTROLFEED_CLICKHOUSE_URL``).
     """
     env = {**worker_env(settings, log.parent / "data"), **(env or {})}
-    args = [*CLI, "worker", "--datadir", str(log.parent / "faust")]
+    args = [*CLI, "worker"]
     if key is None:
         args.append("--demo-key")
     else:
@@ -155,53 +139,34 @@ def start_worker(
         )
 
 
-def wait_ready(log: Path, timeout: float) -> None:
-    """Wait until the worker logging to ``log`` says ``Ready``; fail with its log otherwise."""
+def wait_ready(log: Path, timeout: float, times: int = 1) -> None:
+    """Wait until the worker logging to ``log`` says ``Ready`` (``times`` times in all: a
+    worker restarted on the same log); fail with its log otherwise."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if log.exists() and b"Ready" in log.read_bytes():
+        if log.exists() and log.read_bytes().count(b"Ready") >= times:
             return
         time.sleep(0.2)
     raise AssertionError(f"worker not ready:\n{log.read_text()[-3000:]}")
 
 
-def read_all(settings: Settings, topic: str, partitions: int) -> list[Record]:
-    """Every record now in ``topic``: (partition, key, value, headers)."""
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers,
-                         "group.id": "unused", "enable.auto.commit": False})  # fmt: skip
-    parts, left = [], 0
-    for p in range(partitions):
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-        if high > low:
-            parts.append(TopicPartition(topic, p, low))
-            left += high - low
-    consumer.assign(parts)
-    records: list[Record] = []
-    while left:
-        msg = consumer.poll(10)
-        assert msg is not None, f"{left} records of {topic} never came back"
-        raw = msg.headers() or []
-        pairs = raw.items() if isinstance(raw, dict) else raw
-        headers = {k: v.encode() if isinstance(v, str) else v or b"" for k, v in pairs}
-        records.append((msg.partition() or 0, msg.key() or b"", msg.value() or b"", headers))
-        left -= 1
-    consumer.close()
-    return records
+def read_all(
+    settings: Settings, topic: str, partitions: int | None = None, *, committed: bool = True
+) -> list[Record]:
+    """Every record now in ``topic``: (partition, key, value, headers), read_committed
+    unless ``committed=False`` (``partitions`` is unused: every partition is read)."""
+    return [
+        (msg.partition() or 0, msg.key() or b"", msg.value() or b"", dict(headers(msg)))
+        for msg in read_topic(settings, topic, committed=committed)
+    ]
 
 
-def count_records(settings: Settings, topic: str, partitions: int) -> int:
-    """How many records ``topic`` holds now (0 while it does not exist)."""
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers,
-                         "group.id": "unused"})  # fmt: skip
-    total = 0
+def count_records(settings: Settings, topic: str, partitions: int | None = None) -> int:
+    """How many committed records ``topic`` holds now (0 while it does not exist)."""
     try:
-        for p in range(partitions):
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            total += high - low
+        return committed_records(settings, topic)
     except KafkaException:  # not declared yet: the worker declares it as it starts
-        total = 0
-    consumer.close()
-    return total
+        return 0
 
 
 def settle_all(

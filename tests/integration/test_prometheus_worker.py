@@ -146,7 +146,7 @@ def test_prometheus_totals_equal_the_sample_labels(
     env = {**worker_env(settings, tmp_path / "data"), "CONTROLFEED_METRICS_PORT": str(metrics_port)}
     with log.open("ab") as out:
         worker = subprocess.Popen(
-            [*CLI, "worker", "--demo-key", "--datadir", str(tmp_path / "faust")],
+            [*CLI, "worker", "--demo-key"],
             cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     prometheus = _start_prometheus(tmp_path / "prometheus", web_port, metrics_port)

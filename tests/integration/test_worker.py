@@ -132,6 +132,7 @@ def test_a_killed_worker_restarted_misses_no_alert(
         assert replay.wait(timeout=60) == 0
         killed_at = count_records(settings, settings.topic_alerts, 3)
         worker = start_worker(settings, log, key)
+        wait_ready(log, 60, times=2)  # its partitions once the killed one's session ended
         settle(settings, worker, log, timeout=75)
     finally:
         terminate(worker)
@@ -140,6 +141,8 @@ def test_a_killed_worker_restarted_misses_no_alert(
     alerts = _alerts(settings)
     assert_labelled(alerts, labels)
     assert killed_at < len(labels["alerts"]), "the worker was killed after it had finished"
+    ids = [a["alert_id"] for a in alerts]
+    assert len(ids) == len(set(ids)), "an alert record was repeated after the kill"
 
 
 def test_two_workers_in_one_group_raise_the_labelled_alerts(

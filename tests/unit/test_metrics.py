@@ -60,9 +60,12 @@ def test_every_feed_has_an_event_series_from_the_start() -> None:
         assert REGISTRY.get_sample_value("controlfeed_events_total", {"feed": feed}) is not None
 
 
-def test_record_event_refuses_an_unknown_feed() -> None:
-    with pytest.raises(ValueError, match="feed"):
+def test_record_event_drops_an_unknown_feed_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("ERROR", logger="streams.metrics"):
         metrics.record_event("Venue", 0.0)
+
+    assert _value("controlfeed_events_total", feed="Venue") == 0.0
+    assert "feed='Venue' is not in the catalogue" in caplog.text
 
 
 def test_record_alert_counts_by_rule_and_severity() -> None:
@@ -73,9 +76,10 @@ def test_record_alert_counts_by_rule_and_severity() -> None:
     assert _value("controlfeed_alerts_total", rule="fever", severity="critical") == before + 1
 
 
-def test_record_alert_refuses_a_rule_outside_the_catalogue() -> None:
-    with pytest.raises(ValueError, match="rule"):
-        metrics.record_alert("cp-000001", "warning")
+def test_record_alert_drops_a_rule_outside_the_catalogue() -> None:
+    metrics.record_alert("cp-000001", "warning")
+
+    assert _value("controlfeed_alerts_total", rule="cp-000001", severity="warning") == 0.0
 
 
 def test_dead_letters_count_per_reason_in_one_counter() -> None:
@@ -105,8 +109,8 @@ def test_late_events_and_detection_latency() -> None:
 def test_detection_latency_buckets_span_5_ms_to_30_min() -> None:
     assert metrics.DETECTION_LATENCY_BUCKETS[0] == 0.005
     assert metrics.DETECTION_LATENCY_BUCKETS[-1] == 1800
-    with pytest.raises(ValueError, match="path"):
-        metrics.observe_detection_latency("slow", 1.0)
+    metrics.observe_detection_latency("slow", 1.0)  # dropped, never raised
+    assert _value("controlfeed_detection_latency_seconds_count", path="slow") == 0.0
 
 
 def test_consumer_lag_is_set_and_forgotten_per_partition() -> None:
@@ -204,13 +208,28 @@ def test_check_label_accepts_bounded_values(value: str) -> None:
     assert check_label(value) == value
 
 
-def test_recording_helpers_refuse_id_like_labels() -> None:
-    with pytest.raises(ValueError, match="ID or phone"):
+def test_recording_helpers_drop_id_like_labels_without_raising(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("ERROR", logger="streams.metrics"):
         metrics.record_dead_letter("13800001234")
-    with pytest.raises(ValueError, match="event id"):
         metrics.record_sink_flush("ev-000001-cp", 1, 0.1)
-    with pytest.raises(ValueError, match="alert id"):
         metrics.set_consumer_lag("a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6", 0, 1)
+        metrics.set_consumer_lag("t1796196186.feeds.checkpoint-scans", 0, 1)
+
+    assert _value("controlfeed_dead_letters_total", reason="13800001234") == 0.0
+    assert _value("controlfeed_sink_rows_total", table="ev-000001-cp") == 0.0
+    assert "looks like an ID or phone number" in caplog.text
+    assert "looks like an event id" in caplog.text
+    assert "13800001234" not in caplog.text  # the value itself may be personal data
+
+
+def test_check_label_explains_what_a_value_looks_like() -> None:
+    with pytest.raises(ValueError, match="ID or phone"):
+        metrics.check_label("13800001234")
+    assert metrics.label_problem("site-001.feeds.venue-scans") == "it looks like an event id"
+    assert metrics.label_problem("x" * 65) == "it has 65 characters (1 to 64 allowed)"
+    assert metrics.label_problem("feeds.venue-scans") is None
 
 
 def test_no_series_in_the_registry_has_an_id_like_label() -> None:

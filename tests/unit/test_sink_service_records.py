@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime
 
 import pytest
-from aiokafka import TopicPartition
 
 from rules import default_config
 from schemas.clean import Watermark, dump_envelope
@@ -17,7 +17,8 @@ from streams.sink.records import alert_of, dead_letter_of, event_of
 from streams.sink.service import SinkService
 from streams.worker.deadletter import dead_letter_headers
 from streams.worker.idleness import SourceTracker
-from streams.worker.ingest import STORE_HEADER, EngineOut, Ingest, RawRecord
+from streams.worker.ingest import EngineOut, Ingest, RawRecord
+from streams.worker.wire import STORE_HEADER
 from tests.oracle.builders import checkpoint_scan as checkpoint_line
 from tests.oracle.builders import venue as venue_line
 from tests.unit.sink_samples import CST, RAW_IDS, alert
@@ -100,10 +101,10 @@ def test_backoff_doubles_to_its_cap_and_resets() -> None:
 def test_unreadable_records_are_counted_but_logged_once_per_interval(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    service = SinkService(Settings())
+    service = SinkService(Settings(), "w-0", threading.Event())
     with caplog.at_level("WARNING", logger="streams.sink.service"):
         for offset in range(50):
-            service._skipped(TopicPartition("t", 0), offset, UnreadableRecordError("bad"))
+            service._skipped("t", 0, offset, UnreadableRecordError("bad"))
 
     assert len(caplog.records) == 1
     assert "1 unreadable record(s) of t" in caplog.records[0].getMessage()

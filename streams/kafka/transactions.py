@@ -1,0 +1,248 @@
+"""``Transactions``: one stage's records and its input offsets, committed to Kafka together.
+
+Used by the worker's ingest and engine stages, one each (``streams.worker``).
+A stage ``send`` s what it makes from the records it read (a transaction is
+begun on the first record), and ``commit`` s with the offsets after those
+records (``streams.kafka.commits``): Kafka makes the records visible to
+read_committed readers and moves the stage's consumer group to those offsets
+in one step, or does neither. So after a crash, a kill or a rebalance a
+reader sees each record once: what an aborted or abandoned transaction wrote
+is never visible, and its input is read again from the committed offsets.
+
+The transactional id is stable across restarts (``<group>-<stage>-<worker
+id>``): a worker restarted under the same id fences its killed predecessor
+and aborts what it left open at once (otherwise the broker aborts it after
+``TRANSACTION_TIMEOUT_S``). Since KIP-447 offsets are fenced by the consumer
+group's generation, so one transactional producer per consumer suffices and
+a worker that lost its partitions (stopped, cut off) cannot commit for them.
+
+Failures: ``commit`` returns False when the transaction had to be aborted
+(the broker aborted it after a time-out or an outage, the group moved on, a
+record was refused, the producer was fenced); the stage must then rewind its
+consumer to the committed offsets and its state to what they cover. While the
+broker is unreachable ``start`` and ``commit`` keep retrying (logged once
+per outage) until it answers or the stage is asked to stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from streams.kafka.clients import producer
+from streams.settings import Settings
+
+__all__ = ["StopRequested", "Transactions"]
+
+log = logging.getLogger(__name__)
+
+_CALL_TIMEOUT_S: Final = 5.0
+"""One attempt of a blocking transaction call; retried while the broker is away."""
+_POLL_EVERY: Final = 1024
+"""Serve delivery reports every this many records."""
+
+
+class StopRequested(Exception):  # noqa: N818 - a signal, not an error
+    """The stage was asked to stop while waiting for the broker (the caller unwinds)."""
+
+
+class Transactions:
+    """A transactional producer of one stage; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        transactional_id: str,
+        stop: threading.Event,
+        **overrides: Any,
+    ) -> None:
+        """The producer is made now and connects in ``start``; ``stop`` ends retries."""
+        self.transactional_id = transactional_id
+        self._make: Callable[[], Producer] = lambda: producer(
+            settings,
+            transactional_id,
+            transactional_id,
+            **{"delivery.report.only.error": True, "on_delivery": self._report, **overrides},
+        )
+        self._stop = stop
+        self._producer = self._make()
+        self._open = False
+        self._began = 0.0
+        self._sent = 0
+        self._failure: str | None = None
+        self.commits = 0
+        """Transactions committed."""
+        self.aborts = 0
+        """Transactions aborted."""
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        """Register the transactional id (fencing any earlier producer of it).
+
+        Retries while the broker does not answer; raises ``StopRequested`` if
+        the stage stops first, ``KafkaException`` for a refusal (e.g. not
+        authorised), which stops the worker.
+        """
+        self._retry("registering the transactional id", self._producer.init_transactions)
+
+    def close(self) -> None:
+        """Abort an open transaction (bounded) and let the producer go."""
+        if self._open:
+            try:
+                self._producer.abort_transaction(_CALL_TIMEOUT_S)
+            except KafkaException as err:
+                log.warning("open transaction of %s not aborted at close (%s): the broker "
+                            "aborts it after its time-out", self.transactional_id, err)  # fmt: skip
+            self._open = False
+        self._producer.flush(0)
+
+    # ---------------------------------------------------------------- records
+
+    @property
+    def open(self) -> bool:
+        """Whether a transaction is open (something was sent since the last commit)."""
+        return self._open
+
+    @property
+    def age(self) -> float:
+        """Seconds since the open transaction began (0 when none is open)."""
+        return time.monotonic() - self._began if self._open else 0.0
+
+    def send(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        partition: int | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+        timestamp_ms: int | None = None,
+    ) -> None:
+        """Queue one record in the transaction (begun here if none is open).
+
+        ``partition`` None: by key; ``timestamp_ms`` None: now. Waits (serving
+        reports) while librdkafka's queue is full. A record refused at once
+        dooms the transaction: ``commit`` then aborts it.
+        """
+        if not self._open:
+            self._producer.begin_transaction()
+            self._open, self._began = True, time.monotonic()
+        produce = self._producer.produce
+        extra: dict[str, Any] = {"headers": headers}
+        if timestamp_ms is not None:
+            extra["timestamp"] = timestamp_ms
+        while True:
+            try:
+                if partition is None:
+                    produce(topic, value, key, **extra)
+                else:
+                    produce(topic, value, key, partition, **extra)
+                break
+            except BufferError:  # full queue: let deliveries drain it
+                self._producer.poll(0.05)
+            except KafkaException as err:
+                self._failure = self._failure or f"{topic}: {err.args[0].str()}"
+                return
+        self._sent += 1
+        if not self._sent % _POLL_EVERY:
+            self._producer.poll(0)
+
+    def _report(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None and self._failure is None:
+            self._failure = f"{msg.topic()}[{msg.partition()}]: {err.str()}"
+
+    # ---------------------------------------------------------------- commit
+
+    def commit(self, offsets: list[TopicPartition], group: Any) -> bool:
+        """Commit the open transaction with ``offsets`` of the consumer group ``group``.
+
+        ``group`` is the stage consumer's ``consumer_group_metadata()``. Returns
+        True when the records and the offsets are committed (also when there
+        was nothing to commit), False when the transaction was aborted instead:
+        the caller rewinds. Raises ``StopRequested`` when stopping while the
+        broker is away (the transaction is then abandoned: the broker aborts it).
+        """
+        if not self._open and not offsets:
+            return True
+        if not self._open:
+            self._producer.begin_transaction()
+            self._open, self._began = True, time.monotonic()
+        try:
+            if self._failure is not None:
+                raise _Doomed(self._failure)
+            if offsets:
+                self._retry(
+                    "committing offsets",
+                    lambda: self._producer.send_offsets_to_transaction(
+                        offsets, group, _CALL_TIMEOUT_S
+                    ),
+                )
+            self._retry("committing", lambda: self._producer.commit_transaction(_CALL_TIMEOUT_S))
+        except _Doomed as why:
+            self._abort(str(why))
+            return False
+        self._open = False
+        self.commits += 1
+        return True
+
+    def abort(self, why: str) -> None:
+        """Abort the open transaction (the caller rewinds); ``why`` is logged."""
+        if self._open:
+            self._abort(why)
+
+    def _abort(self, why: str) -> None:
+        log.warning("transaction of %s aborted (%s); its input is read again",
+                    self.transactional_id, why)  # fmt: skip
+        self.aborts += 1
+        self._failure = None
+        with contextlib.suppress(_Doomed):  # fatal on abort: _retry made a new producer
+            self._retry("aborting", lambda: self._producer.abort_transaction(_CALL_TIMEOUT_S))
+        self._open = False
+
+    def _retry(self, what: str, call: Callable[[], None]) -> None:
+        """``call`` until it succeeds; retriable errors wait for the broker.
+
+        An error that dooms the transaction raises ``_Doomed``; a fatal one
+        (fenced, or the broker lost the producer's state) first replaces the
+        producer by a new one under the same id, then raises ``_Doomed``.
+        """
+        warned = False
+        while True:
+            try:
+                call()
+                if warned:
+                    log.info("Kafka answers again: %s %s", what, self.transactional_id)
+                return
+            except KafkaException as exc:
+                err: KafkaError = exc.args[0]
+                if err.fatal():
+                    self._replace(err)
+                    raise _Doomed(err.str()) from exc
+                if err.txn_requires_abort():
+                    raise _Doomed(err.str()) from exc
+                if not err.retriable():
+                    raise
+                if not warned:
+                    log.warning("Kafka does not answer (%s): %s %s, retrying until it does",
+                                err.str(), what, self.transactional_id)  # fmt: skip
+                    warned = True
+            if self._stop.is_set():
+                raise StopRequested(what)
+
+    def _replace(self, err: KafkaError) -> None:
+        log.warning("producer %s cannot go on (%s): starting a new one under the same id",
+                    self.transactional_id, err.str())  # fmt: skip
+        self._open = False
+        self._failure = None
+        self._producer = self._make()
+        self.start()
+
+
+class _Doomed(Exception):  # noqa: N818 - internal signal
+    """The open transaction cannot commit: abort it."""
