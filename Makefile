@@ -1,6 +1,6 @@
 # The commands the README shows. `make help` lists them.
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint pytest up down status
+.PHONY: help setup demo test lint pytest chaos up down status
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -20,6 +20,9 @@ lint: setup ## ruff (lint and format) and mypy
 
 pytest: setup ## pytest only; starts the services it needs
 	@.venv/bin/python -m pytest
+
+chaos: setup ## faults (kill, stop, broker, ClickHouse, rebalance) at 10/50/90 % of a feed
+	@.venv/bin/python -m benchmarks.chaos
 
 up: setup ## start Kafka, ClickHouse and Prometheus
 	@.venv/bin/controlfeed stack up

@@ -8,12 +8,11 @@ In one run, on one machine with the local Kafka (started if needed):
    and only decodes it (``json.loads``), and (b) ``controlfeed worker`` (a
    fresh consumer group and engine topic) processes them: decode, validate,
    pseudonymise, route through the engine topic, every rule, alerts out. The
-   worker's clock runs from its first record read to the moment its engines
-   have processed every engine-topic record, read from its ``/metrics``
-   (``controlfeed_events_total`` + ``controlfeed_dead_letters_total`` and
-   ``controlfeed_engine_records_total`` against the engine topic's end
-   offsets). The alerts are checked against the scenario's labels, so a
-   fast-but-wrong worker does not pass.
+   worker's clock runs from its first record read (its ``/metrics``:
+   ``controlfeed_events_total`` + ``controlfeed_dead_letters_total``) to the
+   moment its ingest and engine groups have committed offsets at the ends of
+   their topics (every record processed, its output committed). The alerts are
+   checked against the scenario's labels, so a fast-but-wrong worker does not pass.
 2. **Latency**. A second scenario is replayed at a steady rate (default 2,000
    events/s for 30 s) into fresh topics while a worker runs. Every alert
    carries the Kafka timestamp of the record that raised it
@@ -52,9 +51,7 @@ from typing import Any
 
 import click
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from confluent_kafka import Consumer
 from confluent_kafka import TopicPartition as CKTopicPartition
-from confluent_kafka.admin import AdminClient
 from prometheus_client.parser import text_string_to_metric_families
 from rich import box
 from rich.console import Console
@@ -62,6 +59,10 @@ from rich.table import Table
 
 from rules import detection_path
 from schemas.decode import decode
+from streams.kafka import clients
+from streams.kafka.clients import admin_client
+from streams.kafka.read import group_lag, read_topic
+from streams.kafka.stage import headers
 from streams.progress import progress_bar
 from streams.replay import KafkaSink, ReplayOptions, Router
 from streams.replay.runner import run_replay
@@ -214,7 +215,7 @@ def _sums(text: str) -> dict[str, float]:
 
 
 def _end_offsets(settings: Settings, topic: str, partitions: int) -> int:
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": "x"})
+    consumer = clients.consumer(settings, "controlfeed-bench", "controlfeed-bench")
     try:
         return sum(
             consumer.get_watermark_offsets(CKTopicPartition(topic, p), timeout=10)[1]
@@ -251,11 +252,9 @@ def _worker(settings: Settings, log: Path, key: str) -> Iterator[subprocess.Pope
 def _worker_run(settings: Settings, records: int, log: Path, workers: int = 1) -> float:
     """Seconds from the first record read to the engines having processed everything.
 
-    One worker: its engines' record count reaches the engine topic's end
-    offsets. Several (one group, ``--workers``): partitions move while they
-    join and moved engine partitions are rebuilt, so counts overshoot; done is
-    then every engine partition at lag 0 in the workers' ``/metrics`` (updated
-    every 2 s, so the figure is within about 2 s).
+    Done is the ingest and engine groups' committed offsets at the ends of their
+    topics (``_engines_done``): with one worker or several (``--workers``), every
+    record processed and its output committed.
     """
     own = [
         settings.model_copy(
@@ -273,7 +272,6 @@ def _worker_run(settings: Settings, records: int, log: Path, workers: int = 1) -
         ]
         task = bar.add_task("worker" if workers == 1 else f"{workers} workers", total=records)
         started = done_at = 0.0
-        end = 0
         while not done_at:
             for proc in procs:
                 if proc.poll() is not None:
@@ -288,65 +286,34 @@ def _worker_run(settings: Settings, records: int, log: Path, workers: int = 1) -
             if read and not started:
                 started = now
             bar.update(task, completed=min(read, records))
-            if read >= records:
-                end = end or _end_offsets(
-                    settings, settings.topic_engine, settings.engine_partitions
-                )
-                if workers == 1:
-                    done = metrics[0].get("controlfeed_engine_records_total", 0) >= end
-                else:
-                    done = _engine_caught_up(pages, settings)
-                if done:
-                    done_at = now
+            if read >= records and _engines_done(settings):
+                done_at = now
             time.sleep(0.25)
         _settle(settings)
     return done_at - started
 
 
-def _engine_caught_up(pages: list[str], settings: Settings) -> bool:
-    """Every engine partition held by one of the workers (their ``/metrics`` pages) at lag 0."""
-    lags: dict[str, float] = {}
-    for page in pages:
-        for family in text_string_to_metric_families(page):
-            for sample in family.samples:
-                if sample.name == "controlfeed_consumer_lag_records" and (
-                    sample.labels.get("topic") == settings.topic_engine
-                ):
-                    lags[sample.labels["partition"]] = sample.value
-    return len(lags) == settings.engine_partitions and not any(lags.values())
+def _engines_done(settings: Settings) -> bool:
+    """Every input record ingested and every engine record processed, their output
+    committed: the ingest and engine groups' committed offsets at the ends (last stable
+    offsets) of their topics."""
+    ingest = group_lag(settings, settings.worker_group, list(settings.feed_topics().values()))
+    engine = group_lag(settings, f"{settings.worker_group}-engine", [settings.topic_engine])
+    return bool(engine) and not any(ingest.values()) and not any(engine.values())
 
 
 def _read_alerts(settings: Settings) -> list[tuple[dict[str, Any], float, float | None]]:
     """Every alert on the alerts topic: (alert, its timestamp s, cause timestamp s)."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": f"bench-{uuid.uuid4().hex}",
-            "enable.auto.commit": False,
-        }
-    )
-    parts = [
-        CKTopicPartition(settings.topic_alerts, p, 0) for p in range(settings.topic_partitions)
-    ]
-    ends = {p.partition: consumer.get_watermark_offsets(p, timeout=10)[1] for p in parts}
-    consumer.assign(parts)
     out: list[tuple[dict[str, Any], float, float | None]] = []
-    remaining = sum(ends.values())
-    while remaining > 0:
-        for m in consumer.consume(10_000, timeout=2):
-            if m.error() is not None:
-                continue
-            remaining -= 1
-            headers = dict(m.headers() or [])
-            cause = headers.get(CAUSE_HEADER)
-            out.append(
-                (
-                    json.loads(m.value() or b"{}"),
-                    m.timestamp()[1] / 1000,
-                    int(cause) / 1000 if cause is not None else None,
-                )
+    for m in read_topic(settings, settings.topic_alerts):
+        cause = dict(headers(m)).get(CAUSE_HEADER)
+        out.append(
+            (
+                json.loads(m.value() or b"{}"),
+                m.timestamp()[1] / 1000,
+                int(cause) / 1000 if cause is not None else None,
             )
-    consumer.close()
+        )
     return out
 
 
@@ -436,9 +403,9 @@ def _latency(
 
 
 def _delete(settings: Settings) -> None:
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    admin = admin_client(settings)
     names = [t.name for t in pipeline_topics(settings)]
-    names += [settings.topic_engine, f"{settings.worker_group}-__assignor-__leader"]
+    names += [settings.topic_engine, settings.topic_state]
     for future in admin.delete_topics(names, operation_timeout=30).values():
         future.exception()  # a topic never created is fine to miss
 

@@ -19,7 +19,7 @@ from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 from streams.kafka.clients import consumer
 from streams.settings import Settings
 
-__all__ = ["committed_records", "partitions_of", "read_topic", "records_after"]
+__all__ = ["committed_records", "group_lag", "partitions_of", "read_topic", "records_after"]
 
 _TIMEOUT_S: Final = 10.0
 
@@ -96,3 +96,26 @@ def records_after(
 def committed_records(settings: Settings, topic: str, timeout: float = 60.0) -> int:
     """How many committed records ``topic`` holds now (0 while it does not exist)."""
     return len(read_topic(settings, topic, timeout))
+
+
+def group_lag(settings: Settings, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
+    """Per partition of ``topics``: last stable offset minus ``group``'s committed offset.
+
+    For the worker's transactional stages (ingest, engine), whose commits move
+    past the control records of the transactions they read, 0 means every
+    record is processed and its output committed. A partition without a commit
+    counts from its first offset. Raises ``KafkaException`` when the broker does
+    not answer.
+    """
+    reader = consumer(settings, group, "controlfeed-lag")
+    try:
+        parts = [TopicPartition(t, p) for t in topics for p in partitions_of(reader, t)]
+        lags: dict[tuple[str, int], int] = {}
+        for tp in reader.committed(parts, timeout=_TIMEOUT_S) if parts else []:
+            low, high = reader.get_watermark_offsets(
+                TopicPartition(tp.topic, tp.partition), _TIMEOUT_S
+            )
+            lags[(tp.topic, tp.partition)] = max(0, high - max(tp.offset, low))
+        return lags
+    finally:
+        reader.close()

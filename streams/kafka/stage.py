@@ -24,8 +24,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
-from typing import Any, Final
+from collections.abc import Callable, Sequence
+from typing import Any, Final, TypeVar
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
@@ -41,6 +41,7 @@ BATCH: Final = 5000
 """Records per ``consume``: the most a stage handles between two looks at its clock."""
 _POLL_S: Final = 0.05
 """Longest wait of one poll: how soon a stage with nothing to read commits and ticks."""
+_T = TypeVar("_T")
 _ERROR_LOG_S: Final = 10.0
 _CALL_TIMEOUT_S: Final = 5.0
 
@@ -71,6 +72,7 @@ class Stage:
         self._overrides = overrides
         self._consumer: Consumer | None = None
         self._errors_logged: dict[int, float] = {}
+        self._committed: dict[tuple[str, int], int] = {}
         self.ready = threading.Event()
         """Set once the stage has its first assignment (possibly empty) and has taken it on."""
 
@@ -137,19 +139,69 @@ class Stage:
         if not partitions:
             return {}
         asked = [TopicPartition(tp.topic, tp.partition) for tp in partitions]
+        answer = self.retry(
+            "reading committed offsets",
+            lambda: self.consumer.committed(asked, timeout=_CALL_TIMEOUT_S),
+        )
+        return {(tp.topic, tp.partition): tp.offset if tp.offset >= 0 else None for tp in answer}
+
+    def retry(self, what: str, call: Callable[[], _T]) -> _T:
+        """``call()`` until Kafka answers (a broker outage is waited out, logged once).
+
+        A fatal error raises; ``StopRequested`` when the stage stops first.
+        """
         warned = False
         while True:
             try:
-                answer = self.consumer.committed(asked, timeout=_CALL_TIMEOUT_S)
-                return {(tp.topic, tp.partition): tp.offset if tp.offset >= 0 else None
-                        for tp in answer}  # fmt: skip
+                result = call()
             except KafkaException as err:
+                if err.args[0].fatal():
+                    raise
                 if not warned:
-                    log.warning("%s: committed offsets not available yet (%s), retrying",
-                                self.name, err.args[0].str())  # fmt: skip
+                    log.warning("%s: %s failed (%s), retrying until Kafka answers",
+                                self.name, what, err.args[0].str())  # fmt: skip
                     warned = True
-            if self.stop.is_set():
-                raise StopRequested("reading committed offsets")
+                if self.stop.wait(1.0):
+                    raise StopRequested(what) from None
+                continue
+            if warned:
+                log.info("%s: %s done, Kafka answers again", self.name, what)
+            return result
+
+    def commit_offsets(self, read: dict[tuple[str, int], int]) -> list[TopicPartition]:
+        """The offsets to commit for what was ``read``, moved past skipped control records.
+
+        For stages that have handled every record ``consume`` returned (ingest,
+        engine): the consumer's position is then the offset after the last
+        record handled, or past the control records that end the transactions
+        upstream, which take offsets but are never delivered. Committing the
+        position lets a reader's committed offset reach the end of a partition.
+        Partitions held but not in ``read`` are included when their position
+        moved past the last commit (only control records came).
+        """
+        out = dict(read)
+        out.update(self._moved(out))
+        self._committed.update(out)
+        return [TopicPartition(t, p, o) for (t, p), o in out.items()]
+
+    def moved_past_commit(self) -> bool:
+        """Whether a held partition's position is past its last commit (only control
+        records came since): a commit of offsets alone then lets its lag reach 0."""
+        return bool(self._moved({}))
+
+    def _moved(self, read: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
+        held = self.consumer.assignment()
+        moved: dict[tuple[str, int], int] = {}
+        for tp in self.consumer.position(held) if held else ():
+            key = (tp.topic, tp.partition)
+            last = max(read.get(key, -1), self._committed.get(key, -1))
+            if tp.offset >= 0 and tp.offset > last:
+                moved[key] = tp.offset
+        return moved
+
+    def forget_commits(self) -> None:
+        """After an abort: what ``commit_offsets`` last handed out was not committed."""
+        self._committed.clear()
 
     def seek(self, topic: str, partition: int, offset: int | None) -> None:
         """Read ``topic/partition`` next from ``offset`` (None: from its start)."""
@@ -160,6 +212,7 @@ class Stage:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("%s: assigned %s", self.name, _names(partitions))
+        self._committed.clear()
         self.assigned(partitions)
         self.ready.set()
 
@@ -169,6 +222,7 @@ class Stage:
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.warning("%s: lost %s (the group moved on without this worker)",
                     self.name, _names(partitions))  # fmt: skip
+        self._committed.clear()
         self.lost(partitions)
 
     # ------------------------------------------------------------------ hooks

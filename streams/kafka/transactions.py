@@ -121,7 +121,7 @@ class Transactions:
         value: bytes,
         key: bytes | None = None,
         partition: int | None = None,
-        headers: list[tuple[str, bytes]] | None = None,
+        headers: list[tuple[str, bytes]] | list[tuple[str, str | bytes | None]] | None = None,
         timestamp_ms: int | None = None,
     ) -> None:
         """Queue one record in the transaction (begun here if none is open).

@@ -123,8 +123,9 @@ def _configure_logging(level: str) -> None:
 @click.command()
 @click.option("--demo-key", is_flag=True, help="Use a throwaway random pseudonym key.")
 @click.option("--loglevel", default="info", show_default=True, help="Log level.")
+@click.option("--unsafe-commit-first", is_flag=True, hidden=True)  # benchmarks/chaos.py only
 @click.pass_obj
-def worker(settings: Settings, demo_key: bool, loglevel: str) -> None:
+def worker(settings: Settings, demo_key: bool, loglevel: str, unsafe_commit_first: bool) -> None:
     """Consume the feeds and publish an alert for every anomaly (runs until stopped)."""
     _configure_logging(loglevel)
     key = pseudonym_key(settings, demo_key)
@@ -136,7 +137,7 @@ def worker(settings: Settings, demo_key: bool, loglevel: str) -> None:
     _serve_metrics(settings.metrics_host, settings.metrics_port)
     tune_gc()  # the engines keep minutes of events alive: see rules.tuning
     try:
-        status = run_worker(settings, key, config, name.name)
+        status = run_worker(settings, key, config, name.name, unsafe=unsafe_commit_first)
     finally:
         name.release()
     sys.exit(status)

@@ -30,13 +30,13 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
 
 from rules import RulesConfig, SnapshotError, detection_path
 from schemas.alerts import Alert
-from streams.kafka.clients import consumer
+from streams.kafka.clients import consumer, producer
 from streams.kafka.commits import OffsetLedger
 from streams.kafka.stage import Stage, headers
 from streams.kafka.transactions import Transactions
@@ -94,9 +94,21 @@ class EngineStage(Stage):
     name = "engine"
 
     def __init__(
-        self, settings: Settings, config: RulesConfig, worker_id: str, stop: threading.Event
+        self,
+        settings: Settings,
+        config: RulesConfig,
+        worker_id: str,
+        stop: threading.Event,
+        *,
+        unsafe: bool = False,
     ) -> None:
-        """``worker_id``: this worker's stable name (its transactional id)."""
+        """``worker_id``: this worker's stable name (its transactional id).
+
+        ``unsafe`` is the chaos run's negative control (``benchmarks/chaos.py``)
+        and nothing else: alerts bypass the transaction through a plain
+        producer that holds them 2 s, while the offsets commit as usual, so a
+        kill loses the alerts of records already committed.
+        """
         ident = f"{settings.worker_group}-engine-{worker_id}"
         group = f"{settings.worker_group}-engine"
         topic = settings.topic_engine
@@ -112,6 +124,12 @@ class EngineStage(Stage):
         self._interval = settings.commit_interval_ms / 1000
         self._checkpoint_s = settings.checkpoint_interval_s
         self._reader: Consumer | None = None
+        self._unsafe: Producer | None = None
+        if unsafe:
+            log.warning("UNSAFE: alerts bypass the transaction (a negative control; a kill "
+                        "loses alerts)")  # fmt: skip
+            held: dict[str, Any] = {"linger.ms": 2000}
+            self._unsafe = producer(settings, f"{ident}-unsafe", **held)
         self._valid = True
         self._last_commit = time.monotonic()
         self._next_report = 0.0
@@ -145,27 +163,30 @@ class EngineStage(Stage):
     def _publish(self, alerts: list[Alert], msg: Message) -> None:
         """Queue ``alerts`` in the transaction, with the time of the record that caused them."""
         cause = _cause_ms(msg)
-        headers = [(CAUSE_HEADER, str(cause).encode())]
+        headers: list[tuple[str, str | bytes | None]] = [(CAUSE_HEADER, str(cause).encode())]
         latency = time.time() - cause / 1000
+        send = self.txn.send if self._unsafe is None else self._unsafe.produce
         for alert in alerts:
-            self.txn.send(
-                self._alerts_topic, alert.model_dump_json().encode(), alert_key(alert), None,
-                headers,
-            )  # fmt: skip
+            send(self._alerts_topic, alert.model_dump_json().encode(), alert_key(alert),
+                 headers=headers)  # fmt: skip
             record_alert(alert.rule, alert.severity)
             observe_detection_latency(detection_path(alert.rule, alert.severity), latency)
 
     def after_poll(self) -> None:
         """A checkpoint when one is due; a commit once the transaction is old enough."""
         now = time.monotonic()
-        due = [p for p, h in self.held.items() if now >= h.next_checkpoint]
-        if due:
-            self._checkpoint(min(due, key=lambda p: self.held[p].next_checkpoint), now)
-        if self.txn.open:
-            if self.txn.age >= self._interval:
-                self.commit()
-        elif self.ledger.pending and now - self._last_commit >= self._interval:
-            self.commit()
+        if self._unsafe is not None:
+            self._unsafe.poll(0)
+        checkpoint = [p for p, h in self.held.items() if now >= h.next_checkpoint]
+        if checkpoint:
+            self._checkpoint(min(checkpoint, key=lambda p: self.held[p].next_checkpoint), now)
+        due = (
+            self.txn.age >= self._interval
+            if self.txn.open
+            else (self.ledger.pending and now - self._last_commit >= self._interval)
+        )
+        if due and not self.commit():
+            self._rewind()
         if now >= self._next_report:
             self._next_report = now + _REPORT_S
             self._report()
@@ -185,21 +206,22 @@ class EngineStage(Stage):
         record_checkpoint(len(state), time.monotonic() - started)
 
     def commit(self) -> bool:
-        """Commit alerts, checkpoints and offsets; on an abort take every partition on again."""
+        """Commit alerts, checkpoints and offsets; False when the transaction was aborted
+        instead (the caller takes its partitions on again, or lets them go)."""
         cut = self.ledger.cut()
-        offsets = [TopicPartition(t, p, o) for (t, p), o in cut.offsets.items()]
+        offsets = self.commit_offsets(cut.offsets)
         committed = self.txn.commit(offsets, self.consumer.consumer_group_metadata())
         self._last_commit = time.monotonic()
         record_transaction("engine", committed)
         if committed:
             self.ledger.durable(cut)
-            return True
-        self._rewind()
-        return False
+        else:
+            self.ledger.reset()
+            self.forget_commits()
+        return committed
 
     def _rewind(self) -> None:
         """After an abort: every partition held from its checkpoint (or rebuilt) again."""
-        self.ledger.reset()
         partitions = sorted(self.held)
         for p in partitions:
             self.engines.drop(p)
@@ -230,8 +252,9 @@ class EngineStage(Stage):
 
     def lost(self, partitions: list[TopicPartition]) -> None:
         """Abort: what was not committed is the new owner's to redo."""
-        self.txn.abort("partitions lost")
-        record_transaction("engine", False)
+        if self.txn.open:
+            self.txn.abort("partitions lost")
+            record_transaction("engine", False)
         self.ledger.reset()
         for tp in partitions:
             self.engines.drop(tp.partition)
@@ -271,7 +294,11 @@ class EngineStage(Stage):
         None when there is none to use (the engine starts empty: rebuilt from the start)."""
         assert self._reader is not None
         self.engines.drop(p)
-        found = checkpoints.latest(self._reader, self._state_topic, p, self.stop)
+        reader = self._reader
+        found = self.retry(
+            f"reading the checkpoint of engine partition {p}",
+            lambda: checkpoints.latest(reader, self._state_topic, p, self.stop),
+        )
         checkpoint = found.checkpoint
         if checkpoint is not None and checkpoint.offset > publish_from:
             log.warning("engine partition %d: checkpoint at %d is ahead of the committed offset "

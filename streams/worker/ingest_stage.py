@@ -31,7 +31,7 @@ from rules import RulesConfig
 from streams.kafka.commits import OffsetLedger
 from streams.kafka.stage import Stage, headers
 from streams.kafka.transactions import Transactions
-from streams.metrics import forget_consumer_lag, set_consumer_lag
+from streams.metrics import forget_consumer_lag, record_transaction, set_consumer_lag
 from streams.settings import Settings
 from streams.worker.idleness import SourceTracker
 from streams.worker.ingest import DeadLetterOut, EngineOut, Ingest, RawRecord, source_name
@@ -78,6 +78,7 @@ class IngestStage(Stage):
         self._dead_letter_topic = settings.topic_dead_letter
         self._next_tick = 0.0
         self._next_report = 0.0
+        self._last_commit = time.monotonic()
         self._lagging: set[tuple[str, int]] = set()
 
     # ------------------------------------------------------------------ records
@@ -128,23 +129,32 @@ class IngestStage(Stage):
         if now >= self._next_tick:
             self._next_tick = now + TICK_S
             self._tick(now)
-        if (self.txn.open and self.txn.age >= self._interval) or (
-            self.ledger.pending and not self.txn.open
-        ):
-            self.commit()
+        if self.txn.open:
+            due = self.txn.age >= self._interval
+        else:  # offsets alone: records handled, or control records skipped since
+            due = self.ledger.pending or (
+                now - self._last_commit >= self._interval and self.moved_past_commit()
+            )
+        if due and not self.commit():
+            self._rewind()
 
-    def commit(self) -> None:
-        """Commit the transaction with the offsets read; rewind if it was aborted."""
+    def commit(self) -> bool:
+        """Commit the transaction with the offsets read; False when it was aborted instead
+        (the caller rewinds, or lets the partitions go)."""
         cut = self.ledger.cut()
-        offsets = [TopicPartition(t, p, o) for (t, p), o in cut.offsets.items()]
-        if self.txn.commit(offsets, self.consumer.consumer_group_metadata()):
+        offsets = self.commit_offsets(cut.offsets)
+        committed = self.txn.commit(offsets, self.consumer.consumer_group_metadata())
+        self._last_commit = time.monotonic()
+        record_transaction("ingest", committed)
+        if committed:
             self.ledger.durable(cut)
         else:
-            self._rewind()
+            self.ledger.reset()
+            self.forget_commits()
+        return committed
 
     def _rewind(self) -> None:
         """Back to the committed offsets, with a fresh tracker (after an abort)."""
-        self.ledger.reset()
         held = self.consumer.assignment()
         for (topic, partition), offset in self.committed(held).items():
             self.seek(topic, partition, offset)
@@ -169,7 +179,9 @@ class IngestStage(Stage):
 
     def lost(self, partitions: list[TopicPartition]) -> None:
         """Abort: the new owner reads those records again from the committed offsets."""
-        self.txn.abort("partitions lost")
+        if self.txn.open:
+            self.txn.abort("partitions lost")
+            record_transaction("ingest", False)
         self.ledger.reset()
         self._forget(partitions)
 

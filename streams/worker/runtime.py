@@ -42,12 +42,17 @@ STOP_TIMEOUT_S: Final = 60.0
 """How long the stages get to commit and leave their groups once asked to stop."""
 
 
-def run_worker(settings: Settings, key: bytes, config: RulesConfig, worker_id: str) -> int:
-    """Run the stages until a signal or a failure; the exit status (0, or 1 on a failure)."""
+def run_worker(
+    settings: Settings, key: bytes, config: RulesConfig, worker_id: str, *, unsafe: bool = False
+) -> int:
+    """Run the stages until a signal or a failure; the exit status (0, or 1 on a failure).
+
+    ``unsafe``: the chaos run's negative control (``EngineStage``); never in production.
+    """
     stop = threading.Event()
     stages: list[Stage] = [
         IngestStage(settings, key, config, worker_id, stop),
-        EngineStage(settings, config, worker_id, stop),
+        EngineStage(settings, config, worker_id, stop, unsafe=unsafe),
     ]
     if settings.sink_enabled:
         from streams.sink import SinkService  # the sink's store drivers load only if used

@@ -203,4 +203,3 @@ def test_a_revoke_stores_what_was_read_or_drops_it_uncommitted() -> None:
     assert consumer.commits == [{(TOPIC, 0): 1}], "rows not stored: their offset is not committed"
     assert service.pending_rows == 0 and not service._flights
     service._writer.close()  # type: ignore[union-attr]
-
