@@ -53,7 +53,7 @@ from clickhouse_driver import Client
 from rich.console import Console
 from rich.table import Table
 
-from streams.kafka.read import read_topic
+from streams.kafka.read import group_lag, read_topic
 from streams.kafka.stage import headers
 from streams.progress import progress_bar
 from streams.scenario import ScenarioOptions, generate_to, labels_path_for
@@ -395,7 +395,7 @@ def run_faults(
         if replay.wait(feed_s + 600) != 0:
             problems.append(f"replay failed:\n{(folder / 'replay.log').read_text()[-2000:]}")
         phase("settling")
-        _settle(settings, scenario, workers, timeout=240)
+        _settle(settings, workers, timeout=240)
         workers.stop("a")
     except (RuntimeError, subprocess.TimeoutExpired) as err:
         problems.append(f"the run broke: {err}")
@@ -427,19 +427,27 @@ def _labelled(scenario: Scenario) -> set[tuple[str, str, tuple[str, ...]]]:
     }
 
 
-def _settle(settings: Settings, scenario: Scenario, workers: Workers, timeout: float) -> None:
-    """Until the alerts equal the labels and the sink has stored everything (bounded)."""
-    deadline = time.monotonic() + timeout
-    want = _labelled(scenario)
+def _settle(settings: Settings, workers: Workers, timeout: float, quiet_s: float = 10.0) -> None:
+    """Until the pipeline is done (bounded): for ``quiet_s`` every stage's group committed at
+    the end of its topics (ingest, engine, sink) and no new alert."""
+    deadline, since, last = time.monotonic() + timeout, time.monotonic(), -1
     while time.monotonic() < deadline:
         if any(p.poll() is not None for p in workers.procs.values()):
             raise RuntimeError(f"a worker died:\n{workers.tail('a')}")
-        keys, _ = _alert_keys(settings)
-        if keys >= want and sink_backlog(settings) == 0:
-            time.sleep(3)  # anything still on its way shows by now
-            if sink_backlog(settings) == 0:
-                return
-        time.sleep(2)
+        inputs = list(settings.feed_topics().values())
+        lags = [
+            *group_lag(settings, settings.worker_group, inputs).values(),
+            *group_lag(
+                settings, f"{settings.worker_group}-engine", [settings.topic_engine]
+            ).values(),
+            sink_backlog(settings),
+        ]
+        alerts = len(read_topic(settings, settings.topic_alerts))
+        if any(lags) or alerts != last:
+            since, last = time.monotonic(), alerts
+        elif time.monotonic() - since >= quiet_s:
+            return
+        time.sleep(1)
 
 
 def _oracle(

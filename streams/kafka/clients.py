@@ -21,9 +21,10 @@ never fails for an unreachable broker; its calls do.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Final
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient
 
 from streams.settings import Settings
@@ -47,7 +48,25 @@ in the middle of one blocks read_committed readers of what it wrote at most this
 aborts it at once."""
 
 _log = logging.getLogger("controlfeed.kafka")
-"""librdkafka's own log lines (warnings and errors only) go to this logger."""
+"""librdkafka's critical log lines and its client errors go to this logger."""
+_ERROR_LOG_S: Final = 30.0
+
+
+class _Errors:
+    """librdkafka's error callback for one client: each kind of error logged at most every
+    30 s (an unreachable broker is reported on every reconnect attempt otherwise)."""
+
+    def __init__(self, client_id: str) -> None:
+        self._client_id = client_id
+        self._next: dict[int, float] = {}
+
+    def __call__(self, err: KafkaError) -> None:
+        now = time.monotonic()
+        if now >= self._next.get(err.code(), 0.0):
+            self._next[err.code()] = now + _ERROR_LOG_S
+            log = _log.error if err.fatal() else _log.warning
+            log("%s: %s (librdkafka retries; repeats of it muted for 30 s)",
+                self._client_id, err.str())  # fmt: skip
 
 
 def _common(settings: Settings, client_id: str) -> dict[str, Any]:
@@ -56,7 +75,8 @@ def _common(settings: Settings, client_id: str) -> dict[str, Any]:
         "bootstrap.servers": settings.kafka_bootstrap_servers,
         "client.id": client_id,
         "logger": _log,
-        "log_level": 3,  # errors; one-shot commands pass log_level 2 and report themselves
+        "log_level": 2,  # critical only: errors come through error_cb, throttled
+        "error_cb": _Errors(client_id),
     }
 
 

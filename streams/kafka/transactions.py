@@ -35,7 +35,7 @@ from typing import Any, Final
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer, TopicPartition
 
-from streams.kafka.clients import producer
+from streams.kafka.clients import TRANSACTION_TIMEOUT_S, producer
 from streams.settings import Settings
 
 __all__ = ["StopRequested", "Transactions"]
@@ -76,6 +76,7 @@ class Transactions:
         self._began = 0.0
         self._sent = 0
         self._failure: str | None = None
+        self._replaced: list[float] = []
         self.commits = 0
         """Transactions committed."""
         self.aborts = 0
@@ -90,7 +91,10 @@ class Transactions:
         the stage stops first, ``KafkaException`` for a refusal (e.g. not
         authorised), which stops the worker.
         """
-        self._retry("registering the transactional id", self._producer.init_transactions)
+        self._retry(
+            "registering the transactional id",
+            lambda: self._producer.init_transactions(_CALL_TIMEOUT_S),
+        )
 
     def close(self) -> None:
         """Abort an open transaction (bounded) and let the producer go."""
@@ -173,6 +177,8 @@ class Transactions:
         if not self._open:
             self._producer.begin_transaction()
             self._open, self._began = True, time.monotonic()
+        # Past the broker's time-out the transaction is aborted anyway: give up on it then.
+        deadline = self._began + TRANSACTION_TIMEOUT_S + _CALL_TIMEOUT_S
         try:
             if self._failure is not None:
                 raise _Doomed(self._failure)
@@ -182,10 +188,18 @@ class Transactions:
                     lambda: self._producer.send_offsets_to_transaction(
                         offsets, group, _CALL_TIMEOUT_S
                     ),
+                    deadline,
                 )
-            self._retry("committing", lambda: self._producer.commit_transaction(_CALL_TIMEOUT_S))
+            self._retry(
+                "committing", lambda: self._producer.commit_transaction(_CALL_TIMEOUT_S), deadline
+            )
         except _Doomed as why:
-            self._abort(str(why))
+            if why.replaced:  # a new producer: the broker aborts what the old one had open
+                log.warning("transaction of %s abandoned (%s); its input is read again",
+                            self.transactional_id, why)  # fmt: skip
+                self.aborts += 1
+            else:
+                self._abort(str(why))
             return False
         self._open = False
         self.commits += 1
@@ -201,16 +215,21 @@ class Transactions:
                     self.transactional_id, why)  # fmt: skip
         self.aborts += 1
         self._failure = None
-        with contextlib.suppress(_Doomed):  # fatal on abort: _retry made a new producer
-            self._retry("aborting", lambda: self._producer.abort_transaction(_CALL_TIMEOUT_S))
+        deadline = time.monotonic() + TRANSACTION_TIMEOUT_S
+        with contextlib.suppress(_Doomed):  # fatal or too long: _retry made a new producer
+            self._retry(
+                "aborting", lambda: self._producer.abort_transaction(_CALL_TIMEOUT_S), deadline
+            )
         self._open = False
 
-    def _retry(self, what: str, call: Callable[[], None]) -> None:
+    def _retry(self, what: str, call: Callable[[], None], deadline: float | None = None) -> None:
         """``call`` until it succeeds; retriable errors wait for the broker.
 
         An error that dooms the transaction raises ``_Doomed``; a fatal one
-        (fenced, or the broker lost the producer's state) first replaces the
-        producer by a new one under the same id, then raises ``_Doomed``.
+        (fenced, or the broker lost the producer's state), or retriable ones
+        until ``deadline`` (monotonic), first replace the producer by a new one
+        under the same id (which aborts what the old one left open), then raise
+        ``_Doomed``.
         """
         warned = False
         while True:
@@ -223,11 +242,14 @@ class Transactions:
                 err: KafkaError = exc.args[0]
                 if err.fatal():
                     self._replace(err)
-                    raise _Doomed(err.str()) from exc
+                    raise _Doomed(err.str(), replaced=True) from exc
                 if err.txn_requires_abort():
                     raise _Doomed(err.str()) from exc
                 if not err.retriable():
                     raise
+                if deadline is not None and time.monotonic() > deadline:
+                    self._replace(err)
+                    raise _Doomed(f"{what}: {err.str()}", replaced=True) from exc
                 if not warned:
                     log.warning("Kafka does not answer (%s): %s %s, retrying until it does",
                                 err.str(), what, self.transactional_id)  # fmt: skip
@@ -236,8 +258,23 @@ class Transactions:
                 raise StopRequested(what)
 
     def _replace(self, err: KafkaError) -> None:
+        """A new producer under the same id (fenced after a time-out, or state lost).
+
+        Raises ``KafkaException`` when it keeps happening (3 times in a minute):
+        then another running worker has the same name, and they would fence each
+        other for ever; the worker stops and says so.
+        """
+        now = time.monotonic()
+        self._replaced = [t for t in self._replaced if now - t < 60.0] + [now]
+        if len(self._replaced) > 3:
+            log.error("producer %s fenced %d times in a minute: another worker runs under the "
+                      "same name? Give each its own CONTROLFEED_WORKER_ID", self.transactional_id,
+                      len(self._replaced))  # fmt: skip
+            raise KafkaException(err)
         log.warning("producer %s cannot go on (%s): starting a new one under the same id",
                     self.transactional_id, err.str())  # fmt: skip
+        with contextlib.suppress(KafkaException):
+            self._producer.purge()  # what the old one still held belongs to the aborted txn
         self._open = False
         self._failure = None
         self._producer = self._make()
@@ -245,4 +282,8 @@ class Transactions:
 
 
 class _Doomed(Exception):  # noqa: N818 - internal signal
-    """The open transaction cannot commit: abort it."""
+    """The open transaction cannot commit: abort it (unless the producer was replaced)."""
+
+    def __init__(self, reason: str, replaced: bool = False) -> None:
+        super().__init__(reason)
+        self.replaced = replaced

@@ -167,7 +167,7 @@ def _read(
         while time.monotonic() < deadline:
             if stop.is_set():
                 raise StopRequested("reading a checkpoint")
-            batch = reader.consume(1000, 0.5)
+            batch = reader.consume(1000, 0.05)
             for msg in batch:
                 if msg.error() is not None:
                     raise KafkaException(msg.error())

@@ -108,7 +108,7 @@ def _serve_metrics(host: str, port: int) -> None:
 
 
 def _configure_logging(level: str) -> None:
-    """One line per record on stderr; librdkafka's own lines at warning and above."""
+    """One line per record on stderr (librdkafka's errors come through ``controlfeed.kafka``)."""
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         raise ControlfeedError(
@@ -118,6 +118,9 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(
         level=numeric, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
+    # clickhouse-driver logs each failed connection with a traceback; the sink reports an
+    # outage itself, once per retry, in words.
+    logging.getLogger("clickhouse_driver").setLevel(max(numeric, logging.ERROR))
 
 
 @click.command()

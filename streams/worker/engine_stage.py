@@ -123,7 +123,6 @@ class EngineStage(Stage):
         self._alerts_topic = settings.topic_alerts
         self._interval = settings.commit_interval_ms / 1000
         self._checkpoint_s = settings.checkpoint_interval_s
-        self._reader: Consumer | None = None
         self._unsafe: Producer | None = None
         if unsafe:
             log.warning("UNSAFE: alerts bypass the transaction (a negative control; a kill "
@@ -270,31 +269,31 @@ class EngineStage(Stage):
             if self.txn.open or self.ledger.pending:
                 self.commit()
         self.txn.close()
-        if self._reader is not None:
-            self._reader.close()
 
     def _take_on(self, partitions: list[int]) -> list[TopicPartition]:
         """Restore or rebuild each of ``partitions``; where each must be read from."""
         if not partitions:
             return []
-        assert self._reader is not None  # made in open()
         committed = self.committed([TopicPartition(self._topic, p) for p in partitions])
         now, starts = time.monotonic(), []
-        for n, p in enumerate(partitions):
-            publish_from = committed.get((self._topic, p)) or 0
-            start = self._restore(p, publish_from)
-            first = now + self._checkpoint_s * (n + 1) / len(partitions)
-            self.held[p] = Held(start or 0, publish_from, start or -1, first)
-            where = OFFSET_BEGINNING if start is None else start
-            starts.append(TopicPartition(self._topic, p, where))
+        reader = consumer(self.settings, f"{self.group}-state", f"{self.client_id}-state")
+        try:
+            for n, p in enumerate(partitions):
+                publish_from = committed.get((self._topic, p)) or 0
+                start = self._restore(reader, p, publish_from)
+                first = now + self._checkpoint_s * (n + 1) / len(partitions)
+                self.held[p] = Held(start or 0, publish_from, start or -1, first)
+                where = OFFSET_BEGINNING if start is None else start
+                starts.append(TopicPartition(self._topic, p, where))
+        finally:
+            reader.close()
         return starts
 
-    def _restore(self, p: int, publish_from: int) -> int | None:
+    def _restore(self, reader: Consumer, p: int, publish_from: int) -> int | None:
         """Partition ``p``'s engine from its newest checkpoint: the offset to read from, or
-        None when there is none to use (the engine starts empty: rebuilt from the start)."""
-        assert self._reader is not None
+        None when there is none to use (the engine starts empty: rebuilt from the start).
+        ``reader`` is a consumer for the state topic (assigned here, never subscribed)."""
         self.engines.drop(p)
-        reader = self._reader
         found = self.retry(
             f"reading the checkpoint of engine partition {p}",
             lambda: checkpoints.latest(reader, self._state_topic, p, self.stop),
