@@ -230,6 +230,8 @@ class Workers:
             if self.procs[name].poll() is not None:
                 break
             time.sleep(0.2)
+        for proc in self.procs.values():
+            self.dump(proc)
         raise RuntimeError(f"worker {name} not ready:\n{self.tail(name)}")
 
     def ended(self, name: str, status: int) -> None:
@@ -247,8 +249,15 @@ class Workers:
         try:
             self.ended(name, proc.wait(90))
         except subprocess.TimeoutExpired:
+            self.dump(proc)
             terminate(proc)
             self.ended(name, -999)
+
+    def dump(self, proc: subprocess.Popen[bytes]) -> None:
+        """Have a worker write its threads' stacks into its log (SIGUSR1)."""
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGUSR1)
+            time.sleep(1)
 
     def tail(self, name: str, lines: int = 30) -> str:
         text = self.log(name).read_text(errors="replace").splitlines()

@@ -38,7 +38,7 @@ from typing import Any
 from rules.clock import SECOND_US, from_us, to_us
 from rules.config import RulesConfig, default_config
 from rules.context import Context
-from rules.state import EngineState, EngineStats
+from rules.state import EngineState, EngineStats, StateImage
 from schemas.alerts import Alert
 from schemas.clean import Envelope, EventRecord, Idle, ReferenceRecord, Watermark
 
@@ -160,8 +160,13 @@ class Engine:
 
     def checkpoint(self) -> bytes:
         """``snapshot()`` as compact JSON bytes: what the worker stores (``from_checkpoint``)."""
+        return self.image().encode()
+
+    def image(self) -> StateImage:
+        """The state as it is now, cheap to take; ``image().encode()`` is ``checkpoint()``,
+        and may run on another thread while this engine goes on."""
         self._state.timers, self._state.timer_seq = self._ctx.timers, self._ctx.timer_seq
-        return self._state.to_bytes()
+        return self._state.image()
 
     @classmethod
     def from_checkpoint(

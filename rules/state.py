@@ -27,7 +27,8 @@ from rules.patrol import SiteFamily
 from rules.people import PersonFamily
 from rules.reference import ReferenceHistory
 from rules.venues import VenueFamily
-from schemas.clean import FAMILIES, Family, RuleEvent, load_clean_event
+from schemas.clean import FAMILIES, Family, RuleEvent
+from schemas.trusted import load_trusted_event
 
 __all__ = [
     "SNAPSHOT_VERSION",
@@ -35,6 +36,7 @@ __all__ = [
     "EngineState",
     "EngineStats",
     "SeenKey",
+    "StateImage",
     "new_families",
 ]
 
@@ -83,6 +85,48 @@ class EngineStats:
     """Deadlines judged."""
 
 
+_SLICE: Final = 2000
+"""Events serialised per call while encoding an image: each call holds the interpreter
+lock, so the engine's own thread gets a turn between slices."""
+
+
+@dataclass(frozen=True, slots=True)
+class StateImage:
+    """An engine's state at one point (``EngineState.image``), to be encoded later."""
+
+    head: bytes
+    """Everything but the buffer and the remembered ids, as a JSON object."""
+    buffer: list[BufferedEvent]
+    """The buffered events (a copy of the list; the events are immutable)."""
+    seen: dict[SeenKey, int]
+    """The remembered ids (a copy)."""
+
+    def encode(self) -> bytes:
+        """The checkpoint bytes: the JSON object of ``EngineState.to_json()``.
+
+        Called on the engine stage's encoder thread; serialises the buffer in
+        slices so that the engine's thread is never held up for long.
+        """
+        parts = [self.head[:-1], b',"buffer":[']
+        buffer = self.buffer
+        for start in range(0, len(buffer), _SLICE):
+            rows = [
+                [t, eid, seq, fam, key, ev.model_dump(mode="json", exclude_none=True)]
+                for t, eid, seq, fam, key, ev in buffer[start : start + _SLICE]
+            ]
+            if start:
+                parts.append(b",")
+            parts.append(to_json(rows)[1:-1])
+        parts.append(b'],"seen":[')
+        seen = list(self.seen.items())
+        for start in range(0, len(seen), _SLICE * 10):
+            if start:
+                parts.append(b",")
+            parts.append(to_json([[*k, m] for k, m in seen[start : start + _SLICE * 10]])[1:-1])
+        parts.append(b"]}")
+        return b"".join(parts)
+
+
 @dataclass
 class EngineState:
     """The whole mutable state of one engine partition."""
@@ -114,10 +158,34 @@ class EngineState:
     stats: EngineStats = field(default_factory=EngineStats)
     """Counters."""
 
+    def image(self) -> StateImage:
+        """A copy of this state as it is now, cheap to take (tens of ms for tens of MB):
+        everything but the buffer and the remembered ids as JSON, those two as copies of
+        their containers (the events in them are immutable). ``StateImage.encode`` makes
+        the checkpoint bytes from it, on any thread, while this state moves on."""
+        head = self._head()
+        return StateImage(to_json(head), list(self.buffer), dict(self.seen))
+
     def to_bytes(self) -> bytes:
-        """``to_json()`` as compact UTF-8 JSON (pydantic's serializer: several times the
-        standard library's speed on a large state). The checkpoint format of the worker."""
-        return to_json(self.to_json())
+        """``to_json()`` as compact UTF-8 JSON: the checkpoint format of the worker."""
+        return self.image().encode()
+
+    def _head(self) -> dict[str, Any]:
+        return {
+            "version": SNAPSHOT_VERSION,
+            "sources": [
+                [s, m, s in self.idle, s in self.reference_sources]
+                for s, m in self.source_max.items()
+            ],
+            "watermark": self.watermark,
+            "done": None if self.done is None else list(self.done),
+            "seq": self.seq,
+            "timers": [list(timer) for timer in self.timers],
+            "timer_seq": self.timer_seq,
+            "reference": self.reference.as_json(),
+            "families": {name: family.as_json() for name, family in self.families.items()},
+            "stats": vars(self.stats),
+        }
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> EngineState:
@@ -174,8 +242,8 @@ def _load(data: dict[str, Any]) -> EngineState:
             state.reference_sources.add(source)
     state.watermark = data["watermark"]
     state.done = None if data["done"] is None else (int(data["done"][0]), str(data["done"][1]))
-    for t, eid, seq, fam, key, event in data["buffer"]:
-        loaded = cast(RuleEvent, load_clean_event(event))
+    for t, eid, seq, fam, key, event in data["buffer"]:  # written by to_json: trusted
+        loaded = cast(RuleEvent, load_trusted_event(event))
         state.buffer.append((int(t), eid, int(seq), fam, key, loaded))
     heapify(state.buffer)
     state.seq = int(data["seq"])

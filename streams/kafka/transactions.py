@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 
 _CALL_TIMEOUT_S: Final = 5.0
 """One attempt of a blocking transaction call; retried while the broker is away."""
+_STUCK_S: Final = _CALL_TIMEOUT_S + 10.0
+"""A transactional call still running this long is stuck (see ``Transactions._bounded``)."""
 _POLL_EVERY: Final = 1024
 """Serve delivery reports every this many records."""
 
@@ -77,6 +80,8 @@ class Transactions:
         self._sent = 0
         self._failure: str | None = None
         self._replaced: list[float] = []
+        self._abandoned: list[Producer] = []
+        self._caller: _Caller | None = None
         self.commits = 0
         """Transactions committed."""
         self.aborts = 0
@@ -91,10 +96,11 @@ class Transactions:
         the stage stops first, ``KafkaException`` for a refusal (e.g. not
         authorised), which stops the worker.
         """
-        self._retry(
-            "registering the transactional id",
-            lambda: self._producer.init_transactions(_CALL_TIMEOUT_S),
-        )
+        with contextlib.suppress(_Doomed):  # the producer was replaced: the new one registered
+            self._retry(
+                "registering the transactional id",
+                lambda: self._bounded(self._producer.init_transactions),
+            )
 
     def close(self) -> None:
         """Abort an open transaction (bounded) and let the producer go."""
@@ -185,13 +191,17 @@ class Transactions:
             if offsets:
                 self._retry(
                     "committing offsets",
-                    lambda: self._producer.send_offsets_to_transaction(
-                        offsets, group, _CALL_TIMEOUT_S
+                    lambda: self._bounded(
+                        lambda timeout: self._producer.send_offsets_to_transaction(
+                            offsets, group, timeout
+                        )
                     ),
                     deadline,
                 )
             self._retry(
-                "committing", lambda: self._producer.commit_transaction(_CALL_TIMEOUT_S), deadline
+                "committing",
+                lambda: self._bounded(self._producer.commit_transaction),
+                deadline,
             )
         except _Doomed as why:
             if why.replaced:  # a new producer: the broker aborts what the old one had open
@@ -218,7 +228,7 @@ class Transactions:
         deadline = time.monotonic() + TRANSACTION_TIMEOUT_S
         with contextlib.suppress(_Doomed):  # fatal or too long: _retry made a new producer
             self._retry(
-                "aborting", lambda: self._producer.abort_transaction(_CALL_TIMEOUT_S), deadline
+                "aborting", lambda: self._bounded(self._producer.abort_transaction), deadline
             )
         self._open = False
 
@@ -238,6 +248,12 @@ class Transactions:
                 if warned:
                     log.info("Kafka answers again: %s %s", what, self.transactional_id)
                 return
+            except _Stuck as stuck:
+                log.error("producer %s stuck %s for %.0f s (a librdkafka bug: a coordinator "
+                          "request that ignores its time-out); giving it up",
+                          self.transactional_id, what, _STUCK_S)  # fmt: skip
+                self._abandon()
+                raise _Doomed(f"{what}: stuck", replaced=True) from stuck
             except KafkaException as exc:
                 err: KafkaError = exc.args[0]
                 if err.fatal():
@@ -256,6 +272,34 @@ class Transactions:
                     warned = True
             if self._stop.is_set():
                 raise StopRequested(what)
+
+    def _bounded(self, call: Callable[[float], object]) -> None:
+        """``call(_CALL_TIMEOUT_S)`` on the caller thread, given up after ``_STUCK_S``.
+
+        librdkafka's transactional calls take a time-out, but some coordinator
+        requests ignore it and can wait for ever after a broker restart
+        (librdkafka issue #5456, open): the stage would stop polling and its
+        group would rebalance without it. A call still running after
+        ``_STUCK_S`` raises ``_Stuck``; the producer is then given up.
+        """
+        if self._caller is None:
+            self._caller = _Caller(self.transactional_id)
+        self._caller.call(lambda: call(_CALL_TIMEOUT_S), _STUCK_S)
+
+    def _abandon(self) -> None:
+        """Leave a stuck producer (and its caller thread) behind; start a new one."""
+        self._abandoned.append(self._producer)  # never used again, never destroyed here
+        if len(self._abandoned) > 3:
+            raise KafkaException(
+                KafkaError(
+                    KafkaError._FATAL, f"{self.transactional_id}: producers keep getting stuck"
+                )
+            )
+        self._caller = None
+        self._open = False
+        self._failure = None
+        self._producer = self._make()
+        self.start()
 
     def _replace(self, err: KafkaError) -> None:
         """A new producer under the same id (fenced after a time-out, or state lost).
@@ -279,6 +323,42 @@ class Transactions:
         self._failure = None
         self._producer = self._make()
         self.start()
+
+
+class _Stuck(Exception):  # noqa: N818 - internal signal
+    """A call to librdkafka did not return in time."""
+
+
+class _Caller:
+    """One daemon thread that runs blocking calls for a producer, one at a time."""
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], object], _Result]] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name=f"{name}-calls", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            job, result = self._jobs.get()
+            try:
+                job()
+            except BaseException as err:  # noqa: BLE001 - handed to the caller, raised there
+                result.error = err
+            result.done.set()
+
+    def call(self, job: Callable[[], object], timeout: float) -> None:
+        """Run ``job`` on the thread; its exception is raised here; ``_Stuck`` after ``timeout``."""
+        result = _Result()
+        self._jobs.put((job, result))
+        if not result.done.wait(timeout):
+            raise _Stuck()
+        if result.error is not None:
+            raise result.error
+
+
+class _Result:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: BaseException | None = None
 
 
 class _Doomed(Exception):  # noqa: N818 - internal signal

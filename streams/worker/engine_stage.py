@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -88,6 +89,18 @@ class Held:
     """Monotonic time of the next checkpoint."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Encoding:
+    """A checkpoint whose bytes the encoder thread is making."""
+
+    partition: int
+    held: Held
+    """The partition's ``Held`` when the image was taken (another one: taken on again)."""
+    offset: int
+    future: Future[bytes]
+    started: float
+
+
 class EngineStage(Stage):
     """Reads the engine topic into the engines; see the module docstring."""
 
@@ -130,6 +143,8 @@ class EngineStage(Stage):
             held: dict[str, Any] = {"linger.ms": 2000}
             self._unsafe = producer(settings, f"{ident}-unsafe", **held)
         self._valid = True
+        self._encoder = ThreadPoolExecutor(1, thread_name_prefix="controlfeed-checkpoint")
+        self._encoding: _Encoding | None = None
         self._last_commit = time.monotonic()
         self._next_report = 0.0
 
@@ -176,6 +191,7 @@ class EngineStage(Stage):
         now = time.monotonic()
         if self._unsafe is not None:
             self._unsafe.poll(0)
+        self._send_checkpoint()
         checkpoint = [p for p, h in self.held.items() if now >= h.next_checkpoint]
         if checkpoint:
             self._checkpoint(min(checkpoint, key=lambda p: self.held[p].next_checkpoint), now)
@@ -191,18 +207,40 @@ class EngineStage(Stage):
             self._report()
 
     def _checkpoint(self, p: int, now: float) -> None:
-        """Queue partition ``p``'s checkpoint in the transaction (if it moved on)."""
+        """Start partition ``p``'s checkpoint (if it moved on and none is being encoded).
+
+        The engine's image is taken here (tens of ms); its bytes are made on
+        the encoder thread while the stage goes on, and sent by ``_send_checkpoint``
+        in whatever transaction is open then: its offsets are at or past the
+        image's, which is all a checkpoint needs.
+        """
         part = self.held[p]
         part.next_checkpoint = now + self._checkpoint_s
-        if part.next_offset == part.checkpointed:
+        if part.next_offset == part.checkpointed or self._encoding is not None:
             return
-        started = time.monotonic()
-        state = self.engines.checkpoint(p)
-        checkpoint = checkpoints.Checkpoint(p, part.next_offset, state)
+        image = self.engines.image(p)
+        future = self._encoder.submit(image.encode)
+        self._encoding = _Encoding(p, part, part.next_offset, future, time.monotonic())
+
+    def _send_checkpoint(self, wait: bool = False) -> None:
+        """Send the checkpoint being encoded once it is ready (``wait``: block for it).
+
+        Dropped when its partition was taken away or taken on again meanwhile:
+        its offset may then be ahead of what the next commit covers.
+        """
+        encoding = self._encoding
+        if encoding is None or not (wait or encoding.future.done()):
+            return
+        self._encoding = None
+        state = encoding.future.result()
+        if self.held.get(encoding.partition) is not encoding.held:
+            return
+        checkpoint = checkpoints.Checkpoint(encoding.partition, encoding.offset, state)
         for record in checkpoints.records(checkpoint):
-            self.txn.send(self._state_topic, record.value, record.key, p, record.headers)
-        part.checkpointed = part.next_offset
-        record_checkpoint(len(state), time.monotonic() - started)
+            self.txn.send(self._state_topic, record.value, record.key, checkpoint.partition,
+                          record.headers)  # fmt: skip
+        encoding.held.checkpointed = encoding.offset
+        record_checkpoint(len(state), time.monotonic() - encoding.started)
 
     def commit(self) -> bool:
         """Commit alerts, checkpoints and offsets; False when the transaction was aborted
@@ -264,11 +302,14 @@ class EngineStage(Stage):
         """Checkpoint every partition that moved on and commit (a restart then replays nothing)."""
         if self._consumer is not None and self.held:
             now = time.monotonic()
+            self._send_checkpoint(wait=True)
             for p in sorted(self.held):
                 self._checkpoint(p, now)
+                self._send_checkpoint(wait=True)
             if self.txn.open or self.ledger.pending:
                 self.commit()
         self.txn.close()
+        self._encoder.shutdown(wait=False)
 
     def _take_on(self, partitions: list[int]) -> list[TopicPartition]:
         """Restore or rebuild each of ``partitions``; where each must be read from."""

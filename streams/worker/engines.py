@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rules import Engine, RulesConfig, route
+from rules.state import StateImage
 from schemas.alerts import Alert
 from schemas.clean import EventRecord, load_envelope
 from streams.metrics import record_late_event
@@ -60,9 +61,9 @@ class Engines:
         """Continue ``partition`` from checkpoint bytes; raises ``rules.SnapshotError``."""
         self.engines[partition] = Engine.from_checkpoint(state, self._config, self._sources)
 
-    def checkpoint(self, partition: int) -> bytes:
-        """The state of ``partition``'s engine as checkpoint bytes."""
-        return self.engine(partition).checkpoint()
+    def image(self, partition: int) -> StateImage:
+        """The state of ``partition``'s engine now, to be encoded as checkpoint bytes."""
+        return self.engine(partition).image()
 
     def handle(self, partition: int, value: bytes) -> list[Alert]:
         """The alerts that one engine-topic record of ``partition`` causes.

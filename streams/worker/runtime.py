@@ -12,6 +12,7 @@ transactional producer; they share nothing but Kafka:
 - sink (``streams.sink.service``, when ``settings.sink_enabled``): engine,
   alerts and dead-letter topics -> ClickHouse.
 
+SIGUSR1 writes every thread's stack to stderr (to see where a stage waits).
 SIGTERM and SIGINT ask every stage to stop: each commits what it has done
 and leaves its group. A stage that fails (a bug, or Kafka refusing the worker
 for good, e.g. missing rights) stops the others too and the worker exits with
@@ -21,6 +22,7 @@ not a failure: the stages wait for it and go on.
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import signal
 import threading
@@ -78,6 +80,8 @@ def run_worker(
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, on_signal)
+    # `kill -USR1 <pid>` writes every thread's stack to stderr: where a stuck stage waits.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     threads = [
         threading.Thread(target=guarded(s), name=f"controlfeed-{s.name}", daemon=True)
         for s in stages
