@@ -36,12 +36,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from benchmarks.synthetic import write_synthetic
+from streams.kafka.clients import admin_client
 from streams.replay import KafkaSink, ReplayOptions, Router
 from streams.replay.command import print_summary, run_with_progress
 from streams.replay.files import read_lines
@@ -212,7 +213,7 @@ def _run(settings: Settings, events: int, repeat: int, workdir: Path) -> list[Fi
     _err.print(f"{lines:,} events, {size / 1e6:.1f} MB, {record_size} bytes on average")
     own = _fresh(settings)
     perf_topics = [f"{own.topic_alerts}.perf-{i}" for i in range(len(_PERF_PROPS))]
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    admin = admin_client(settings, log_level=2)
     try:
         declare_topics(own)
         new = [NewTopic(t, settings.topic_partitions, 1) for t in perf_topics]

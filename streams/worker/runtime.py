@@ -26,6 +26,7 @@ import faulthandler
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Final
@@ -96,8 +97,9 @@ def run_worker(
                      ", ".join(s.name for s in stages), settings.worker_group)  # fmt: skip
         if not all(t.is_alive() for t in threads):
             stop.set()
+    deadline = time.monotonic() + STOP_TIMEOUT_S
     for thread in threads:
-        thread.join(STOP_TIMEOUT_S)
+        thread.join(max(0.0, deadline - time.monotonic()))
     stuck = [t.name for t in threads if t.is_alive()]
     if stuck:
         log.warning("stages still busy after %.0f s, leaving anyway: %s", STOP_TIMEOUT_S,

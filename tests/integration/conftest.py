@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from clickhouse_driver import Client
-from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
+from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
+from streams.kafka.clients import admin_client
 from streams.settings import Settings
 from streams.stack import ServiceState, Stack
 from streams.topics import declare_topics, pipeline_topics
@@ -60,18 +60,37 @@ def _unique(request: pytest.FixtureRequest, prefix: str) -> str:
     return f"{prefix}{test}_{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture
-def kafka_admin(stack: Stack, settings: Settings) -> Iterator[KafkaAdminClient]:
-    """A kafka-python admin client on the stack's broker."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    yield admin
-    admin.close()
+class Admin:
+    """Topic chores of the tests, on the project's client factory."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._admin = admin_client(settings, "controlfeed-tests", log_level=2)
+
+    def create(self, name: str, partitions: int = 1, config: dict[str, str] | None = None) -> None:
+        """Create ``name``; wait until it exists."""
+        new = NewTopic(name, partitions, 1, config=config or {})
+        self._admin.create_topics([new])[name].result(timeout=30)
+
+    def names(self) -> set[str]:
+        """Every topic on the broker."""
+        return set(self._admin.list_topics(timeout=30).topics)
+
+    def delete(self, names: list[str]) -> None:
+        """Delete those of ``names`` that exist."""
+        present = [n for n in names if n in self.names()]
+        if present:
+            for future in self._admin.delete_topics(present, operation_timeout=30).values():
+                future.result(timeout=60)
 
 
 @pytest.fixture
-def new_topic(
-    request: pytest.FixtureRequest, kafka_admin: KafkaAdminClient
-) -> Iterator[TopicFactory]:
+def kafka_admin(stack: Stack, settings: Settings) -> Admin:
+    """Topic chores on the stack's broker."""
+    return Admin(settings)
+
+
+@pytest.fixture
+def new_topic(request: pytest.FixtureRequest, kafka_admin: Admin) -> Iterator[TopicFactory]:
     """Create topics unique to this test; all are deleted afterwards.
 
     ``new_topic(partitions=3, config={"cleanup.policy": "compact"})`` returns the name.
@@ -80,39 +99,24 @@ def new_topic(
 
     def make(partitions: int = 1, config: dict[str, str] | None = None) -> str:
         name = _unique(request, "test.")
-        kafka_admin.create_topics(
-            [
-                NewTopic(
-                    name,
-                    num_partitions=partitions,
-                    replication_factor=1,
-                    topic_configs=config or {},
-                )
-            ]
-        )
+        kafka_admin.create(name, partitions, config)
         created.append(name)
         return name
 
     yield make
-    if created:
-        kafka_admin.delete_topics(created)
+    kafka_admin.delete(created)
 
 
 @pytest.fixture
-def mine(settings: Settings, kafka_admin: KafkaAdminClient) -> Iterator[Settings]:
+def mine(settings: Settings, kafka_admin: Admin) -> Iterator[Settings]:
     """Settings with topic names only this test uses; whatever was created is deleted after."""
     own = own_topics(settings)
     yield own
-    names = [s.name for s in pipeline_topics(own)]
-    leftovers = [n for n in names if n in set(kafka_admin.list_topics())]
-    if leftovers:
-        kafka_admin.delete_topics(leftovers)
+    kafka_admin.delete([s.name for s in pipeline_topics(own)])
 
 
 @pytest.fixture
-def worker_settings(
-    stack: Stack, mine: Settings, kafka_admin: KafkaAdminClient
-) -> Iterator[Settings]:
+def worker_settings(stack: Stack, mine: Settings, kafka_admin: Admin) -> Iterator[Settings]:
     """``mine`` plus engine and state topics and consumer groups of this test (both
     topics removed afterwards)."""
     tag = uuid.uuid4().hex[:8]
@@ -124,9 +128,7 @@ def worker_settings(
         }
     )
     yield own
-    internal = {own.topic_engine, own.topic_state} & set(kafka_admin.list_topics())
-    if internal:
-        kafka_admin.delete_topics(sorted(internal))
+    kafka_admin.delete([own.topic_engine, own.topic_state])
 
 
 @pytest.fixture

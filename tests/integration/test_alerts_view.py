@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from confluent_kafka import Producer
-
 from schemas.alerts import Alert, alert_id
+from streams.kafka import clients
 from streams.settings import Settings
 from tests.integration.helpers import run_cli
 
@@ -34,7 +33,7 @@ ALERTS = [
 
 
 def _produce(settings: Settings, values: list[bytes]) -> None:
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    producer = clients.producer(settings, "test-alerts")
     for value in values:
         producer.produce(settings.topic_alerts, value=value)
     assert producer.flush(30) == 0

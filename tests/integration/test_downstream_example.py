@@ -40,7 +40,11 @@ def _alert(n: int) -> bytes:
 def _write(settings: Settings, topic: str) -> None:
     sender = producer(settings, "test-downstream", f"test-downstream-{topic}")
     sender.init_transactions(30)
-    for batch, outcome in ((range(0, 3), "commit"), (range(3, 5), "abort"), (range(5, 7), "commit")):
+    for batch, outcome in (
+        (range(0, 3), "commit"),
+        (range(3, 5), "abort"),
+        (range(5, 7), "commit"),
+    ):
         sender.begin_transaction()
         for n in batch:
             sender.produce(topic, _alert(n), b"k")

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaTimeoutError
 
 from streams.settings import Settings
+from streams.stack import Stack
 from tests.integration.conftest import TopicFactory
+
+
+@pytest.fixture
+def kp_admin(stack: Stack, settings: Settings) -> Iterator[KafkaAdminClient]:
+    """kafka-python's own admin client on the stack's broker."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    yield admin
+    admin.close()
 
 
 def _consume(settings: Settings, topic: str, count: int, group: str | None = None) -> list[bytes]:
@@ -64,7 +75,7 @@ def test_a_group_resumes_after_its_committed_offset(
 
 
 def test_compacted_topic_keeps_its_policy_and_latest_value(
-    settings: Settings, new_topic: TopicFactory, kafka_admin: KafkaAdminClient
+    settings: Settings, new_topic: TopicFactory, kp_admin: KafkaAdminClient
 ) -> None:
     topic = new_topic(config={"cleanup.policy": "compact"})
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
@@ -73,13 +84,13 @@ def test_compacted_topic_keeps_its_policy_and_latest_value(
     producer.flush()
     producer.close()
 
-    described = kafka_admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    described = kp_admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
     assert described["topic"][topic]["cleanup.policy"]["value"] == "compact"
     assert _consume(settings, topic, 3)[-1] == b"low"
 
 
 def test_the_broker_creates_no_topic_on_its_own(
-    settings: Settings, kafka_admin: KafkaAdminClient
+    settings: Settings, kp_admin: KafkaAdminClient
 ) -> None:
     topic = "test.never-declared"
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, max_block_ms=2000)
@@ -87,7 +98,7 @@ def test_the_broker_creates_no_topic_on_its_own(
         producer.send(topic, value=b"x").get(timeout=5)
     producer.close()
 
-    assert topic not in kafka_admin.list_topics()
+    assert topic not in kp_admin.list_topics()
 
 
 def test_end_offsets_count_every_record(settings: Settings, new_topic: TopicFactory) -> None:

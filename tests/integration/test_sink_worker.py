@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient
 
 from schemas.decode import Rejected, decode
 from sinks import SinkError, Store, open_store
@@ -39,6 +38,7 @@ from streams.sink.backlog import sink_backlog
 from streams.stack import ClickHouseService, Stack
 from streams.stack.process import terminate
 from streams.topics import pipeline_topics
+from tests.integration.conftest import Admin
 from tests.integration.helpers import (
     CLI,
     ENGINE_PARTITIONS,
@@ -105,12 +105,8 @@ def _own(settings: Settings) -> Settings:
 
 
 def _cleanup(settings: Settings) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    names = {t.name for t in pipeline_topics(settings)} | {settings.topic_engine}
-    leftovers = sorted(names & set(admin.list_topics()))
-    if leftovers:
-        admin.delete_topics(leftovers)
-    admin.close()
+    names = [t.name for t in pipeline_topics(settings)]
+    Admin(settings).delete([*names, settings.topic_engine, settings.topic_state])
 
 
 @pytest.fixture

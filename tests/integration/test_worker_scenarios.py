@@ -37,9 +37,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message
 from confluent_kafka.admin import AdminClient
 
+from streams.kafka import clients
 from streams.replay.routing import Router, event_time
 from streams.scenario import ScenarioOptions, generate_to
 from streams.scenario.options import labels_path_for
@@ -222,8 +223,7 @@ def _produce(run: Run, lines: list[bytes], rng: random.Random) -> None:
         if err is not None:
             failed.append(str(err))
 
-    producer = Producer({"bootstrap.servers": run.settings.kafka_bootstrap_servers,
-                         "acks": "all", "enable.idempotence": True, "linger.ms": 20})  # fmt: skip
+    producer = clients.producer(run.settings, "test-shuffle", **{"linger.ms": 20})
     previous: float | None = None
     for line in lines:
         topic, key = router.route(line)
@@ -251,7 +251,7 @@ def tags(stack: Stack, settings: Settings) -> Iterator[list[str]]:
     """Tags of the module's runs; every topic and group carrying one is removed at the end."""
     made: list[str] = []
     yield made
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    admin = clients.admin_client(settings, log_level=2)
     names = [n for n in admin.list_topics(timeout=10).topics if any(t in n for t in made)]
     if names:
         for future in admin.delete_topics(names, operation_timeout=30).values():
@@ -407,7 +407,7 @@ def _written_topics(run: Run, admin: AdminClient) -> dict[str, int]:
 def test_no_raw_id_or_phone_number_in_any_topic_the_worker_writes(
     seed_runs: dict[int, Run], short_runs: dict[str, Run], settings: Settings
 ) -> None:
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    admin = clients.admin_client(settings, log_level=2)
     leaks: list[str] = []
     scanned: dict[str, int] = {}
     for run in [*seed_runs.values(), *short_runs.values()]:

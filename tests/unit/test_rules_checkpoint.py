@@ -25,7 +25,9 @@ from schemas.clean import FAMILIES, Envelope
 from streams.scenario import ScenarioOptions, generate_to, labels_path_for
 from tests.unit.rules_simulation import Simulation, clean_file
 
-OPTIONS = ScenarioOptions(seed=14, duration_s=26 * 3600, population=3000, rate=0.3, anomaly_rate=0.01)
+OPTIONS = ScenarioOptions(
+    seed=14, duration_s=26 * 3600, population=3000, rate=0.3, anomaly_rate=0.01
+)
 
 
 @pytest.fixture(scope="module")

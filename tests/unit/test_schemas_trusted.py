@@ -35,7 +35,9 @@ def test_every_event_comes_back_equal_and_serialises_the_same(events: list[Clean
         trusted = load_trusted_event(data)
 
         assert trusted == load_clean_event(data) == event
-        assert trusted.model_dump_json(exclude_none=True) == event.model_dump_json(exclude_none=True)
+        assert trusted.model_dump_json(exclude_none=True) == event.model_dump_json(
+            exclude_none=True
+        )
         feeds.add(event.feed)
     assert feeds == {"checkpoint_scan", "venue_scan", "patrol_event", "risk_area", "venue"}
 

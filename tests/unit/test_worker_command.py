@@ -1,0 +1,54 @@
+"""``controlfeed worker`` refuses, before it consumes, settings that would break at run time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from streams.exceptions import ControlfeedError
+from streams.settings import PROJECT_ROOT, Settings
+from streams.worker.command import check_labels
+
+CLI = [sys.executable, "-c", "from streams.cli import main; main()"]
+
+
+def _worker(**env: str) -> subprocess.CompletedProcess[str]:
+    """The worker as a user starts it; the broker address leads nowhere, so reaching it
+    would hang on the topics instead of failing at once."""
+    return subprocess.run(
+        [*CLI, "worker", "--demo-key"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "CONTROLFEED_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", **env},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("variable", "topic"),
+    [
+        ("CONTROLFEED_TOPIC_CHECKPOINT_SCANS", "t1796196186.feeds.checkpoint-scans"),
+        ("CONTROLFEED_TOPIC_VENUE_SCANS", "site-001.feeds.venue-scans"),
+        ("CONTROLFEED_TOPIC_ENGINE", "controlfeed." + "e" * 60),
+    ],
+)
+def test_a_topic_name_that_cannot_be_a_label_is_refused_naming_the_setting(
+    variable: str, topic: str
+) -> None:
+    done = _worker(**{variable: topic})
+
+    assert done.returncode == 2, done.stderr
+    assert variable in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_the_default_topic_names_pass() -> None:
+    check_labels(Settings())
+
+
+def test_check_labels_says_what_the_name_looks_like() -> None:
+    settings = Settings(topic_patrol_events="run-123456789.patrol")
+
+    with pytest.raises(ControlfeedError, match="looks like an ID or phone number"):
+        check_labels(settings)
