@@ -16,8 +16,9 @@ In one run, on one machine with the local Kafka (started if needed):
 2. **Latency**. A second scenario is replayed at a steady rate (default 2,000
    events/s for 30 s) into fresh topics while a worker runs. Every alert
    carries the Kafka timestamp of the record that raised it
-   (``controlfeed.cause.timestamp``); latency is the alert's own Kafka
-   timestamp minus that, reported as p50/p99 per detection path
+   (``controlfeed.cause.timestamp``); latency is the moment a downstream
+   reader (read_committed, following the alerts topic during the run) sees
+   the alert, minus that, reported as p50/p99 per detection path
    (``rules.detection_path``): *immediate* alerts are final on arrival,
    *ordered* ones wait for the watermark (``docs/watermark.md``), so their
    latency is the allowed lateness by design.
@@ -97,6 +98,8 @@ class Run:
     """Seconds the plain consumer with ``schemas.decode`` took."""
     worker_s: float = 0.0
     """Seconds the worker took."""
+    worker_cpu_s: float = 0.0
+    """CPU seconds the worker process(es) used meanwhile (every thread, librdkafka's too)."""
     workers: int = 1
     """Worker processes in one group for the throughput run."""
     alerts_ok: str = ""
@@ -249,8 +252,11 @@ def _worker(settings: Settings, log: Path, key: str) -> Iterator[subprocess.Pope
         terminate(proc)
 
 
-def _worker_run(settings: Settings, records: int, log: Path, workers: int = 1) -> float:
-    """Seconds from the first record read to the engines having processed everything.
+def _worker_run(
+    settings: Settings, records: int, log: Path, workers: int = 1
+) -> tuple[float, float]:
+    """Seconds from the first record read to the engines having processed everything, and
+    the workers' CPU seconds (their ``process_cpu_seconds_total``) in that time.
 
     Done is the ingest and engine groups' committed offsets at the ends of their
     topics (``_engines_done``): with one worker or several (``--workers``), every
@@ -271,7 +277,7 @@ def _worker_run(settings: Settings, records: int, log: Path, workers: int = 1) -
             for i, w in enumerate(own)
         ]
         task = bar.add_task("worker" if workers == 1 else f"{workers} workers", total=records)
-        started = done_at = 0.0
+        started = done_at = cpu_at_start = cpu = 0.0
         while not done_at:
             for proc in procs:
                 if proc.poll() is not None:
@@ -283,14 +289,15 @@ def _worker_run(settings: Settings, records: int, log: Path, workers: int = 1) -
                 for m in metrics
             )
             now = time.perf_counter()
+            cpu = sum(m.get("process_cpu_seconds_total", 0) for m in metrics)
             if read and not started:
-                started = now
+                started, cpu_at_start = now, cpu
             bar.update(task, completed=min(read, records))
             if read >= records and _engines_done(settings):
                 done_at = now
             time.sleep(0.25)
         _settle(settings)
-    return done_at - started
+    return done_at - started, cpu - cpu_at_start
 
 
 def _engines_done(settings: Settings) -> bool:
@@ -358,7 +365,9 @@ def _throughput(
             run.plain_s = asyncio.run(_plain(own, run.events, _json_loads))
         with _err.status("plain aiokafka consumer, schemas.decode..."):
             run.decode_s = asyncio.run(_plain(own, run.events, decode))
-        run.worker_s = _worker_run(own, run.events, workdir / "worker-throughput.log", workers)
+        run.worker_s, run.worker_cpu_s = _worker_run(
+            own, run.events, workdir / "worker-throughput.log", workers
+        )
         run.workers = workers
         run.alerts_ok = _compare([a for a, _, _ in _read_alerts(own)], labels)
     finally:
@@ -376,8 +385,10 @@ def _latency(
     run.rate = rate
     try:
         declare_topics(own)
+        follower = _Follower(own)
         with _worker(own, workdir / "worker-latency.log", uuid.uuid4().hex):
             time.sleep(8)  # joined and assigned; sources idle before the burst
+            follower.start()
             done = threading.Event()
 
             def replay() -> None:
@@ -394,12 +405,52 @@ def _latency(
             thread.join()
             with _err.status("waiting for the last alerts..."):
                 _settle(own)
-        for alert, at, cause in _read_alerts(own):
+            follower.stop()
+        for alert, at, cause in follower.seen:
             if cause is not None:
                 kind = detection_path(alert["rule"], alert["severity"])
                 run.latencies.setdefault(kind, []).append(max(at - cause, 0.0))
     finally:
         _delete(own)
+
+
+class _Follower:
+    """A downstream reader of the alerts topic (read_committed) during the latency run:
+    each alert's latency is when it became visible to such a reader, minus its cause."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.seen: list[tuple[dict[str, Any], float, float | None]] = []
+        """(alert, wall time it was read, cause timestamp s)."""
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        settings = self._settings
+        reader = clients.consumer(settings, f"bench-follow-{uuid.uuid4().hex}", "bench-follow",
+                                  **{"fetch.wait.max.ms": 10})  # fmt: skip
+        parts = [
+            CKTopicPartition(settings.topic_alerts, p, 0) for p in range(settings.topic_partitions)
+        ]
+        reader.assign(parts)
+        try:
+            while not self._stop.is_set():
+                for m in reader.consume(1000, 0.05):
+                    if m.error() is not None:
+                        continue
+                    now = time.time()
+                    raw = dict(headers(m)).get(CAUSE_HEADER)
+                    cause = int(raw) / 1000 if raw is not None else None
+                    self.seen.append((json.loads(m.value() or b"{}"), now, cause))
+        finally:
+            reader.close()
 
 
 def _delete(settings: Settings) -> None:
@@ -428,6 +479,8 @@ def _report(run: Run) -> bool:
     table.add_row(f"{name}, every rule", f"{run.events:,}", f"{run.worker_s:.2f}",
                   f"{worker:,.0f}", "", f"{verdict} >= 0.50 of decode")  # fmt: skip
     _out.print(table)
+    cpu_us = run.worker_cpu_s / run.events * 1e6
+    _out.print(f"worker CPU: {run.worker_cpu_s:.1f} s, {cpu_us:,.0f} µs per event (every thread)")
     _out.print(f"worker alerts against the labels: {run.alerts_ok}")
     lat = Table(
         title=f"detection latency at {run.rate:,.0f} events/s ({run.latency_events:,} events)",

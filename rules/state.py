@@ -27,8 +27,7 @@ from rules.patrol import SiteFamily
 from rules.people import PersonFamily
 from rules.reference import ReferenceHistory
 from rules.venues import VenueFamily
-from schemas.clean import FAMILIES, Family, RuleEvent
-from schemas.trusted import load_trusted_event
+from schemas.clean import FAMILIES, Family, RuleEvent, load_clean_event
 
 __all__ = [
     "SNAPSHOT_VERSION",
@@ -242,8 +241,8 @@ def _load(data: dict[str, Any]) -> EngineState:
             state.reference_sources.add(source)
     state.watermark = data["watermark"]
     state.done = None if data["done"] is None else (int(data["done"][0]), str(data["done"][1]))
-    for t, eid, seq, fam, key, event in data["buffer"]:  # written by to_json: trusted
-        loaded = cast(RuleEvent, load_trusted_event(event))
+    for t, eid, seq, fam, key, event in data["buffer"]:
+        loaded = cast(RuleEvent, load_clean_event(event))
         state.buffer.append((int(t), eid, int(seq), fam, key, loaded))
     heapify(state.buffer)
     state.seq = int(data["seq"])

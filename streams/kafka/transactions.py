@@ -47,8 +47,8 @@ _CALL_TIMEOUT_S: Final = 5.0
 """One attempt of a blocking transaction call; retried while the broker is away."""
 _STUCK_S: Final = _CALL_TIMEOUT_S + 10.0
 """A transactional call still running this long is stuck (see ``Transactions._bounded``)."""
-_POLL_EVERY: Final = 1024
-"""Serve delivery reports every this many records."""
+_POLL_MASK: Final = 1023
+"""Serve delivery reports every 1,024 records."""
 
 
 class StopRequested(Exception):  # noqa: N818 - a signal, not an error
@@ -130,38 +130,54 @@ class Transactions:
         topic: str,
         value: bytes,
         key: bytes | None = None,
-        partition: int | None = None,
-        headers: list[tuple[str, bytes]] | list[tuple[str, str | bytes | None]] | None = None,
-        timestamp_ms: int | None = None,
+        partition: int = -1,
+        headers: list[tuple[str, Any]] | None = None,
+        timestamp_ms: int = 0,
     ) -> None:
         """Queue one record in the transaction (begun here if none is open).
 
-        ``partition`` None: by key; ``timestamp_ms`` None: now. Waits (serving
+        ``partition`` -1: by key; ``timestamp_ms`` 0: now. Waits (serving
         reports) while librdkafka's queue is full. A record refused at once
-        dooms the transaction: ``commit`` then aborts it.
+        dooms the transaction: ``commit`` then aborts it. Called for every
+        record a stage writes: kept to one librdkafka call.
         """
         if not self._open:
             self._producer.begin_transaction()
             self._open, self._began = True, time.monotonic()
-        produce = self._producer.produce
-        extra: dict[str, Any] = {"headers": headers}
-        if timestamp_ms is not None:
-            extra["timestamp"] = timestamp_ms
+        try:
+            self._producer.produce(
+                topic, value, key, partition, timestamp=timestamp_ms, headers=headers
+            )
+        except BufferError:  # full queue: let deliveries drain it
+            self._send_when_room(topic, value, key, partition, headers, timestamp_ms)
+        except KafkaException as err:
+            self._failure = self._failure or f"{topic}: {err.args[0].str()}"
+            return
+        self._sent += 1
+        if not self._sent & _POLL_MASK:
+            self._producer.poll(0)
+
+    def _send_when_room(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None,
+        partition: int,
+        headers: Any,
+        timestamp_ms: int,
+    ) -> None:
         while True:
+            self._producer.poll(0.05)
             try:
-                if partition is None:
-                    produce(topic, value, key, **extra)
-                else:
-                    produce(topic, value, key, partition, **extra)
-                break
-            except BufferError:  # full queue: let deliveries drain it
-                self._producer.poll(0.05)
+                self._producer.produce(
+                    topic, value, key, partition, timestamp=timestamp_ms, headers=headers
+                )
+                return
+            except BufferError:
+                continue
             except KafkaException as err:
                 self._failure = self._failure or f"{topic}: {err.args[0].str()}"
                 return
-        self._sent += 1
-        if not self._sent % _POLL_EVERY:
-            self._producer.poll(0)
 
     def _report(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None and self._failure is None:

@@ -181,7 +181,7 @@ class EngineStage(Stage):
         latency = time.time() - cause / 1000
         send = self.txn.send if self._unsafe is None else self._unsafe.produce
         for alert in alerts:
-            send(self._alerts_topic, alert.model_dump_json().encode(), alert_key(alert),
+            send(self._alerts_topic, alert.model_dump_json().encode(), alert_key(alert), -1,
                  headers=headers)  # fmt: skip
             record_alert(alert.rule, alert.severity)
             observe_detection_latency(detection_path(alert.rule, alert.severity), latency)

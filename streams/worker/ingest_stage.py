@@ -106,7 +106,7 @@ class IngestStage(Stage):
             )
             out = ingest(record, now)
             if isinstance(out, DeadLetterOut):  # keeps the rejected record's timestamp
-                send(self._dead_letter_topic, out.value, out.key, None, out.headers, stamp)
+                send(self._dead_letter_topic, out.value, out.key, -1, out.headers, stamp or 0)
             else:
                 self._send_engine(out)
             read((topic, partition), offset + 1)
