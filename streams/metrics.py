@@ -65,6 +65,7 @@ __all__ = [
     "SINK_PENDING_ROWS",
     "SINK_ROWS",
     "TRANSACTIONS",
+    "TRANSACTION_SECONDS",
     "WATERMARK_DELAY_NAME",
     "WatermarkDelayCollector",
     "check_label",
@@ -255,6 +256,13 @@ TRANSACTIONS = Counter(
 )
 """``controlfeed_transactions_total{stage,outcome}``: stage ``ingest`` or ``engine``, outcome
 ``committed`` or ``aborted`` (an abort rewinds the stage: its input is read again)."""
+TRANSACTION_SECONDS = Histogram(
+    "controlfeed_transaction_commit_seconds",
+    "Seconds one commit of a stage's Kafka transaction took (the stage waits meanwhile).",
+    ["stage"],
+    buckets=SINK_FLUSH_BUCKETS,
+)
+"""``controlfeed_transaction_commit_seconds{stage}``: flush, offsets and EndTxn."""
 CHECKPOINTS = Counter("controlfeed_checkpoints", "Engine checkpoints written to the state topic.")
 """``controlfeed_checkpoints_total``: one per engine partition and checkpoint interval."""
 CHECKPOINT_BYTES = Gauge(
@@ -429,11 +437,13 @@ _STAGES: Final = ("ingest", "engine")
 _RESTORES: Final = ("checkpoint", "rebuild")
 
 
-def record_transaction(stage: str, committed: bool) -> None:
-    """Count one transaction of ``stage`` (``ingest`` or ``engine``) committed or aborted."""
+def record_transaction(stage: str, committed: bool, seconds: float = 0.0) -> None:
+    """Count one transaction of ``stage`` (``ingest`` or ``engine``) committed or aborted,
+    whose commit (or abort) took ``seconds``."""
     outcome = "committed" if committed else "aborted"
     if _one_of(stage, _STAGES, "stage") is not None:
         TRANSACTIONS.labels(stage=stage, outcome=outcome).inc()
+        TRANSACTION_SECONDS.labels(stage=stage).observe(seconds)
 
 
 def record_checkpoint(size: int, seconds: float) -> None:

@@ -247,9 +247,10 @@ class EngineStage(Stage):
         instead (the caller takes its partitions on again, or lets them go)."""
         cut = self.ledger.cut()
         offsets = self.commit_offsets(cut.offsets)
+        started = time.monotonic()
         committed = self.txn.commit(offsets, self.consumer.consumer_group_metadata())
         self._last_commit = time.monotonic()
-        record_transaction("engine", committed)
+        record_transaction("engine", committed, self._last_commit - started)
         if committed:
             self.ledger.durable(cut)
         else:

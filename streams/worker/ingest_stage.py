@@ -143,9 +143,10 @@ class IngestStage(Stage):
         (the caller rewinds, or lets the partitions go)."""
         cut = self.ledger.cut()
         offsets = self.commit_offsets(cut.offsets)
+        started = time.monotonic()
         committed = self.txn.commit(offsets, self.consumer.consumer_group_metadata())
         self._last_commit = time.monotonic()
-        record_transaction("ingest", committed)
+        record_transaction("ingest", committed, self._last_commit - started)
         if committed:
             self.ledger.durable(cut)
         else:
