@@ -84,9 +84,9 @@ class EngineStats:
     """Deadlines judged."""
 
 
-_SLICE: Final = 2000
-"""Events serialised per call while encoding an image: each call holds the interpreter
-lock, so the engine's own thread gets a turn between slices."""
+_SLICE: Final = 20000
+"""Remembered ids serialised per call while encoding an image: each call holds the
+interpreter lock, so the engine's own thread gets a turn between slices."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,29 +100,37 @@ class StateImage:
     seen: dict[SeenKey, int]
     """The remembered ids (a copy)."""
 
-    def encode(self) -> bytes:
+    def encode(self, cache: dict[int, bytes] | None = None) -> bytes:
         """The checkpoint bytes: the JSON object of ``EngineState.to_json()``.
 
-        Called on the engine stage's encoder thread; serialises the buffer in
-        slices so that the engine's thread is never held up for long.
+        Called on the engine stage's encoder thread. ``cache`` (arrival sequence ->
+        that buffered event's encoded row) is the caller's memory of its previous
+        encode of the same engine: rows found there are not encoded again, and the
+        cache is left holding exactly the rows of this image (so it stays as large
+        as the buffer). A buffered event is immutable, so its row never changes.
         """
-        parts = [self.head[:-1], b',"buffer":[']
-        buffer = self.buffer
-        for start in range(0, len(buffer), _SLICE):
-            rows = [
-                [t, eid, seq, fam, key, ev.model_dump(mode="json", exclude_none=True)]
-                for t, eid, seq, fam, key, ev in buffer[start : start + _SLICE]
-            ]
-            if start:
-                parts.append(b",")
-            parts.append(to_json(rows)[1:-1])
-        parts.append(b'],"seen":[')
+        previous = cache if cache is not None else {}
+        rows: dict[int, bytes] = {}
+        for t, eid, seq, fam, key, ev in self.buffer:
+            row = previous.get(seq)
+            if row is None:
+                row = (
+                    to_json([t, eid, seq, fam, key])[:-1]
+                    + b","
+                    + ev.__pydantic_serializer__.to_json(ev, exclude_none=True)
+                    + b"]"
+                )
+            rows[seq] = row
+        parts = [self.head[:-1], b',"buffer":[', b",".join(rows.values()), b'],"seen":[']
         seen = list(self.seen.items())
-        for start in range(0, len(seen), _SLICE * 10):
+        for start in range(0, len(seen), _SLICE):
             if start:
                 parts.append(b",")
-            parts.append(to_json([[*k, m] for k, m in seen[start : start + _SLICE * 10]])[1:-1])
+            parts.append(to_json([[*k, m] for k, m in seen[start : start + _SLICE]])[1:-1])
         parts.append(b"]}")
+        if cache is not None:
+            cache.clear()
+            cache.update(rows)
         return b"".join(parts)
 
 

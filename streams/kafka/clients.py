@@ -131,6 +131,9 @@ def producer_config(
     if transactional_id is not None:
         config["transactional.id"] = transactional_id
         config["transaction.timeout.ms"] = int(TRANSACTION_TIMEOUT_S * 1000)
+        # The commit flushes at once whatever lingers; until then batches grow. Measured
+        # (202k events, 3 pairs): the broker's CPU per event halves (84 -> 41 us).
+        config["linger.ms"] = settings.commit_interval_ms
     config.update(overrides)
     return config
 

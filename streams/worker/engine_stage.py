@@ -30,7 +30,7 @@ import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
@@ -87,6 +87,9 @@ class Held:
     """The offset the newest checkpoint covers (written or restored); -1: none."""
     next_checkpoint: float
     """Monotonic time of the next checkpoint."""
+    rows: dict[int, bytes] = field(default_factory=dict)
+    """The encoder thread's rows of the previous checkpoint (``StateImage.encode``):
+    buffered events still there are not encoded again. Only that thread touches it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +222,7 @@ class EngineStage(Stage):
         if part.next_offset == part.checkpointed or self._encoding is not None:
             return
         image = self.engines.image(p)
-        future = self._encoder.submit(image.encode)
+        future = self._encoder.submit(image.encode, part.rows)
         self._encoding = _Encoding(p, part, part.next_offset, future, time.monotonic())
 
     def _send_checkpoint(self, wait: bool = False) -> None:

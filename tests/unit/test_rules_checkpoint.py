@@ -107,3 +107,26 @@ def test_a_checkpoint_survives_bytes_unchanged() -> None:
 def test_a_checkpoint_of_another_version_or_damaged_is_refused(raw: bytes) -> None:
     with pytest.raises(SnapshotError):
         Engine.from_checkpoint(raw)
+
+
+def test_rows_remembered_from_the_last_encode_give_the_same_bytes(
+    streams: list[list[Envelope]],
+) -> None:
+    """The worker's encoder keeps each buffered event's row between checkpoints
+    (``StateImage.encode(cache)``); what it writes must not depend on that."""
+    stream = streams[0]
+    engine = Engine(default_config())
+    cache: dict[int, bytes] = {}
+    engine.feed_all(stream[: len(stream) // 3])
+    first = engine.image().encode(cache)
+    kept = dict(cache)
+    engine.feed_all(stream[len(stream) // 3 : len(stream) // 3 + 40])
+    image = engine.image()
+    second = image.encode(cache)
+
+    assert first == Engine.from_checkpoint(first).checkpoint()
+    assert second == image.encode()
+    assert set(cache) == {row[2] for row in image.buffer}
+    assert cache.keys() - kept.keys(), "no new row was encoded: the test shows nothing"
+    assert kept.keys() & cache.keys(), "no row was reused: the test shows nothing"
+    assert Engine.from_checkpoint(second).checkpoint() == second
