@@ -20,11 +20,11 @@ from datetime import datetime
 from rules import RulesConfig, partition_for, route
 from schemas.clean import (
     Envelope,
-    EventRecord,
     Idle,
     ReferenceRecord,
     Watermark,
     dump_envelope,
+    dump_event_copies,
     pseudonymise,
 )
 from schemas.decode import Rejected, decode
@@ -133,15 +133,18 @@ class Ingest:
             envelope = dump_envelope(ReferenceRecord(source, clean))
             out += [EngineOut(p, None, envelope, stamp, p == 0) for p in range(self._partitions)]
         else:
+            routes = route(clean, self._config)
             out += [
                 EngineOut(
                     partition_for(family, key, self._partitions),
                     f"{family}:{key}".encode(),
-                    dump_envelope(EventRecord(source, family, key, clean)),
+                    value,
                     stamp,
                     n == 0,
                 )
-                for n, (family, key) in enumerate(route(clean, self._config))
+                for n, ((family, key), value) in enumerate(
+                    zip(routes, dump_event_copies(source, clean, routes), strict=True)
+                )
             ]
         self.tracker.seen(source, record.offset, clean.event_time, now)
         return out

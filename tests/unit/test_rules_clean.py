@@ -15,10 +15,12 @@ from schemas.clean import (
     CleanVenueScan,
     Envelope,
     EventRecord,
+    Family,
     Idle,
     ReferenceRecord,
     Watermark,
     dump_envelope,
+    dump_event_copies,
     load_envelope,
     pseudonymise,
 )
@@ -127,3 +129,15 @@ def test_event_records_dump_exactly_as_the_envelope_adapter_does(source: str) ->
 
     for record in records:
         assert dump_envelope(record) == _ENVELOPES.dump_json(record, exclude_none=True)
+
+
+def test_copies_of_one_event_dump_as_their_envelopes_do() -> None:
+    event = clean(_scans()[0])
+    routes: list[tuple[Family, str]] = [("person", "p-1"), ("venue", 'v"1'), ("checkpoint", "c")]
+
+    copies = dump_event_copies("feeds.venue-scans/3", event, routes)
+
+    assert copies == [
+        _ENVELOPES.dump_json(EventRecord("feeds.venue-scans/3", f, k, event), exclude_none=True)
+        for f, k in routes
+    ]
