@@ -203,11 +203,14 @@ def _run(
     try:
         with progress_bar(_err, unit="ev", extra="{task.fields[note]}") as bar:
             task = bar.add_task(label, total=lines, note="")
+            before = 0.0  # read by the workers killed so far (a restart counts from 0)
             for at in kills:
                 while True:
                     m = _metrics(settings.metrics_port)
-                    read = m.get("controlfeed_events_total", 0) + m.get(
-                        "controlfeed_dead_letters_total", 0
+                    read = (
+                        before
+                        + m.get("controlfeed_events_total", 0)
+                        + m.get("controlfeed_dead_letters_total", 0)
                     )
                     bar.update(task, completed=min(read, lines))
                     if read >= at:
@@ -216,6 +219,7 @@ def _run(
                         raise click.ClickException(f"the run broke; see {worker.log}")
                     time.sleep(0.1)
                 bar.update(task, note=f"killed at {at:,}: recovering")
+                before = read  # the new worker reads again only what was not committed
                 recoveries.append(_recover(settings, worker, at, threshold=int(rate / 2)))
                 bar.update(task, note=f"recovered in {recoveries[-1].seconds:.1f} s")
         thread.join()
