@@ -33,6 +33,7 @@ the negative control (if asked) failed as it must; 1 otherwise.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -526,6 +527,8 @@ def main(
     rate: float, seed: int,
 ) -> None:  # fmt: skip
     """Inject faults while a scenario flows through the worker; nothing lost or repeated?"""
+    # The ClickHouse outages are injected: the driver's reconnect warnings are expected noise.
+    logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
     chosen = [f.strip() for f in faults.split(",") if f.strip()]
     unknown = sorted(set(chosen) - set(FAULTS))
     if unknown:
