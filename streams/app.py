@@ -4,7 +4,7 @@ Called by the worker entry point and by tests that run a Faust worker as a
 subprocess. Every app of the project is built here so that the settings that
 keep data safe are never forgotten: tables are not served over HTTP (they
 hold personal data), and agents run with concurrency 1 (faust-streaming can
-commit past an in-flight message otherwise; see shared/known-pitfalls.md).
+commit past an in-flight message otherwise: a crash then loses it).
 """
 
 from __future__ import annotations
