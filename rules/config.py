@@ -1,7 +1,7 @@
 """The rules configuration: thresholds, engine settings and the fixed places.
 
 ``rules/defaults.toml`` (shipped in the package) holds the defaults of
-docs/rules.md and the places of domain.md. ``load_config(path)`` reads it and
+docs/rules.md and the places of docs/domain.md. ``load_config(path)`` reads it and
 lays an optional override file over it: the worker passes the path from its
 settings; tests build ``RulesConfig`` objects directly or with
 ``dataclasses.replace``. Every problem raises ``ConfigError`` naming the file

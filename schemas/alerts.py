@@ -1,4 +1,4 @@
-"""The alert: the pipeline's output contract (``feeds.md``, "Alerts").
+"""The alert: the pipeline's output contract (``docs/feeds.md``, "Alerts").
 
 Built by the rules (one per firing), serialised to the ``alerts`` topic and
 ClickHouse, read back by downstream systems. It never carries a raw ID or
@@ -39,7 +39,7 @@ RuleId = Literal[
     "patrol-gap",
     "inspection-failed",
 ]
-"""The rule ids of ``domain.md``."""
+"""The rule ids of ``docs/domain.md``."""
 
 Severity = Literal["info", "warning", "critical"]
 """How urgent an alert is."""

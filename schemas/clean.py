@@ -1,6 +1,6 @@
 """Events after ingest: pseudonymised models and the rules engine's record envelope.
 
-Raw resident ID numbers and phone numbers stop at ingest (``domain.md``,
+Raw resident ID numbers and phone numbers stop at ingest (``docs/domain.md``,
 "Personal data"). The worker's ingest stage decodes a record
 (``schemas.decode``), calls ``pseudonymise`` with the secret key from the
 settings, and from then on only these models travel: to the rules engine

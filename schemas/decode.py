@@ -34,7 +34,7 @@ __all__ = ["Rejected", "decode"]
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """A record that is not a valid event of ``feeds.md``: what goes to the dead letters."""
+    """A record that is not a valid event of ``docs/feeds.md``: what goes to the dead letters."""
 
     reason: str
     """Exactly one code of ``docs/rules.md``, e.g. ``bad_value:temperature_c``."""
@@ -64,7 +64,7 @@ def decode(raw: bytes | str) -> Event | Rejected:
     newline). The result is a frozen model of one of the five feeds, times
     offset-aware as they came; or a ``Rejected`` whose ``reason`` names the
     first problem: envelope checks first (``invalid_json``, ``not_an_object``,
-    ``missing_field:feed``, ``unknown_feed``), then the fields in ``feeds.md``
+    ``missing_field:feed``, ``unknown_feed``), then the fields in ``docs/feeds.md``
     table order. Never raises for any input.
     """
     try:

@@ -1,4 +1,4 @@
-"""The five input feeds of ``feeds.md`` as pydantic models, exactly as written there.
+"""The five input feeds of ``docs/feeds.md`` as pydantic models, exactly as written there.
 
 Built by ``schemas.decode.decode`` from raw bytes (never construct them from
 untrusted dicts any other way: ``decode`` is what turns a failure into a reason
@@ -7,7 +7,7 @@ in which problems are reported. The models are strict (no coercion: ``"36.6"``
 is not a number, ``1`` is not ``true``), frozen, and ignore fields the contract
 does not name.
 
-Decisions where ``feeds.md`` leaves room (also in ``docs/bad-input.md``):
+Decisions where ``docs/feeds.md`` leaves room (also in ``docs/bad-input.md``):
 
 - "string or null" fields (``person_id``, venue scans' ``temperature_c`` and
   ``mask``) are required and may be ``null``; "optional" fields may be absent
@@ -330,4 +330,4 @@ FEED_MODELS: Final[dict[str, type[Event]]] = {
 """The model of each feed, by the value of ``feed``."""
 
 FEEDS: Final[tuple[str, ...]] = tuple(FEED_MODELS)
-"""The five feed names, in the order of ``feeds.md``."""
+"""The five feed names, in the order of ``docs/feeds.md``."""

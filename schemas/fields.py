@@ -1,4 +1,4 @@
-"""Field types shared by the feed models, one per rule of ``feeds.md``.
+"""Field types shared by the feed models, one per rule of ``docs/feeds.md``.
 
 Used by ``schemas.feeds`` only. Every constraint here is checked by
 pydantic-core in Rust except the ID checksum, a small Python callback. A failed
@@ -70,7 +70,7 @@ class _AbsentNotNull:
 
 
 NotNull = _AbsentNotNull()
-"""Marks an optional field that may be absent but never ``null`` (``feeds.md``
+"""Marks an optional field that may be absent but never ``null`` (``docs/feeds.md``
 says "optional", not "or null"): ``Annotated[T | None, NotNull] = None``."""
 
 Time = AwareDatetime

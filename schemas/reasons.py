@@ -77,7 +77,7 @@ FIELD_ORDER: Final[dict[str, dict[str, int]]] = {
     feed: {name: index for index, (name, _) in enumerate(_walk(model, ""))}
     for feed, model in FEED_MODELS.items()
 }
-"""Per feed, each dotted field name's position in the ``feeds.md`` table order."""
+"""Per feed, each dotted field name's position in the ``docs/feeds.md`` table order."""
 
 
 def _all_reasons() -> frozenset[str]:

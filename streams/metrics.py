@@ -91,7 +91,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FEEDS: Final[tuple[str, ...]] = get_args(FeedName)
-"""The feed names of ``feeds.md``: the only values of the ``feed`` label."""
+"""The feed names of ``docs/feeds.md``: the only values of the ``feed`` label."""
 _RULES: Final[frozenset[str]] = frozenset(get_args(RuleId))
 _SEVERITIES: Final[frozenset[str]] = frozenset(get_args(Severity))
 DETECTION_PATHS: Final[tuple[str, ...]] = ("immediate", "ordered")
@@ -188,7 +188,7 @@ def _one_of(value: str, allowed: Iterable[str], label: str) -> str | None:
 
 
 EVENTS = Counter(
-    "controlfeed_events", "Valid events the worker read, by feed (feeds.md names).", ["feed"]
+    "controlfeed_events", "Valid events the worker read, by feed (docs/feeds.md names).", ["feed"]
 )
 """``controlfeed_events_total{feed}``: valid events read (after decode, before the rules)."""
 DEAD_LETTERS = Counter(

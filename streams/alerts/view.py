@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 RULE_IDS: Final[tuple[str, ...]] = get_args(RuleId)
-"""Every rule id an alert can carry, in ``domain.md`` order."""
+"""Every rule id an alert can carry, in ``docs/domain.md`` order."""
 SEVERITIES: Final[tuple[str, ...]] = get_args(Severity)
 """Severities from least to most urgent: ``--severity`` is a minimum on this order."""
 _COLOURS: Final = {"info": "blue", "warning": "yellow", "critical": "bold red"}

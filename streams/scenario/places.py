@@ -1,6 +1,6 @@
 """Fixed geography of Yucheng district: key sites, community grids and villages.
 
-The five checkpoints and the bus station carry domain.md's coordinates. The 7
+The five checkpoints and the bus station carry docs/domain.md's coordinates. The 7
 community grids of Qingjiang subdistrict lie in the city; the 14 villages of
 Bifengxia town north-west of it. Each grid is a disc small enough (at most
 ``radius_km``) that two places in it are never 5 km apart, the distance from
@@ -28,7 +28,7 @@ LOCAL_REACH_KM = 4.0
 
 @dataclass(frozen=True)
 class Site:
-    """A checkpoint or the bus station (domain.md)."""
+    """A checkpoint or the bus station (docs/domain.md)."""
 
     site_id: str
     name: str

@@ -5,7 +5,7 @@ Background scans are written straight from tables and forgotten. Everything else
 ``Tracked`` item: planned ahead in a ``Plan``, merged into the background by
 ``(time, tag, order)``, given its ``event_id`` and line number when written, and
 read again by ``labels`` to derive the expected alerts. The builders here keep
-each feed's fields in the order of feeds.md.
+each feed's fields in the order of docs/feeds.md.
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ def venue_scan(time: int, venue_id: str, person: tuple[str | None, str | None]) 
 
 
 def patrol_event(time: int, unit_id: str, kind: str, **fields: Any) -> Data:
-    """A patrol event; ``fields`` in feeds.md order (site_id, incident_id, ...)."""
+    """A patrol event; ``fields`` in docs/feeds.md order (site_id, incident_id, ...)."""
     data: Data = {
         "feed": "patrol_event",
         "event_id": "",

@@ -1,7 +1,7 @@
 """The world of a scenario: venues in every grid, and the people who scan there.
 
 Built once per scenario by ``build_world`` from its own random stream, before any
-event is written. Venues of every type of feeds.md stand in each of the 21 grids
+event is written. Venues of every type of docs/feeds.md stand in each of the 21 grids
 (the 37 closed mahjong parlours among them), with coordinates inside the grid's
 disc and capacities by type. People belong to a grid (residents and travellers
 staying there) or pass one checkpoint only (through traffic). A grid is attached
@@ -28,7 +28,7 @@ from streams.scenario.places import CHECKPOINTS, GRIDS, KEY_SITES, LOCAL_REACH_K
 __all__ = ["CLOSED_MAHJONG", "VENUE_TYPES", "Venue", "World", "build_world"]
 
 CLOSED_MAHJONG = 37
-"""Mahjong parlours ordered closed (domain.md)."""
+"""Mahjong parlours ordered closed (docs/domain.md)."""
 
 # type: (id code, name endings, capacity range, count share, popularity)
 VENUE_TYPES: dict[str, tuple[str, tuple[str, ...], tuple[int, int], float, float]] = {

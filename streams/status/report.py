@@ -105,7 +105,7 @@ class FeedRow:
     """One feed's line of the screen."""
 
     feed: str
-    """Feed name of ``feeds.md``."""
+    """Feed name of ``docs/feeds.md``."""
     rate: float
     """Valid events per second between the two scrapes."""
     total: int

@@ -11,7 +11,7 @@ EARTH_RADIUS_KM = 6371.0
 LOCAL_TZ = timezone(timedelta(hours=8))
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# domain.md: the five checkpoints and the bus station, (lat, lon).
+# docs/domain.md: the five checkpoints and the bus station, (lat, lon).
 SITE_COORDINATES: dict[str, tuple[float, float]] = {
     "jinjiguan-toll": (30.0206, 103.0633),
     "fengming-toll": (29.9428, 103.0450),

@@ -175,7 +175,7 @@ def test_watermark_delay_is_the_wall_clock_minus_the_last_event_time() -> None:
         "13800001234",  # phone
         "138****5678",  # masked phone
         "5***************1X",  # masked ID number
-        "cp-000001",  # event id of feeds.md
+        "cp-000001",  # event id of docs/feeds.md
         "ev-000123-vs",  # event id of the generator
         "canping-ph-001",  # venue id
         "0123456789abcdef0123456789abcdef",  # alert id

@@ -1,4 +1,4 @@
-"""The five feed models against feeds.md: examples, boundaries, strictness.
+"""The five feed models against docs/feeds.md: examples, boundaries, strictness.
 
 The example records here are shared with the other ``test_schemas_*`` modules.
 """
@@ -30,7 +30,7 @@ FEEDS_MD_EXAMPLE = (
     '"travel":{"star":false,"areas":["510107","511802"]},'
     '"nat":{"result":"negative","sampled_at":"2022-10-13T10:00:00+08:00"}}'
 )
-"""The literal example of feeds.md. Its person_id fails the checksum feeds.md requires."""
+"""The literal example of docs/feeds.md. Its person_id fails the checksum docs/feeds.md requires."""
 
 VALID_ID = "511802198503120017"
 """The example's ID number with the right check character (7, not X)."""
