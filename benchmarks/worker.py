@@ -442,7 +442,7 @@ class _Follower:
         reader.assign(parts)
         try:
             while not self._stop.is_set():
-                for m in reader.consume(1000, 0.05):
+                for m in reader.consume(1000, 0.005):  # stamps within 5 ms
                     if m.error() is not None:
                         continue
                     now = time.time()

@@ -33,13 +33,13 @@ from streams.kafka.clients import consumer
 from streams.kafka.transactions import StopRequested
 from streams.settings import Settings
 
-__all__ = ["BATCH", "Stage", "headers"]
+__all__ = ["BATCH", "POLL_S", "Stage", "headers"]
 
 log = logging.getLogger(__name__)
 
 BATCH: Final = 5000
 """Records per ``consume``: the most a stage handles between two looks at its clock."""
-_POLL_S: Final = 0.05
+POLL_S: Final = 0.05
 """Longest wait of one poll: how soon a stage with nothing to read commits and ticks."""
 _T = TypeVar("_T")
 _ERROR_LOG_S: Final = 10.0
@@ -95,7 +95,7 @@ class Stage:
                 on_lost=self._on_lost,
             )
             while not self.stop.is_set():
-                batch = self._consumer.consume(BATCH, _POLL_S)
+                batch = self._consumer.consume(BATCH, self.poll_timeout())
                 if batch:
                     self.handle(self._good(batch))
                 self.after_poll()
@@ -236,6 +236,11 @@ class Stage:
 
     def after_poll(self) -> None:
         """After every poll, records or not."""
+
+    def poll_timeout(self) -> float:
+        """Seconds the next poll may wait for records (``POLL_S``; a stage whose
+        commit falls due sooner returns less)."""
+        return POLL_S
 
     def assigned(self, partitions: list[TopicPartition]) -> None:
         """A new assignment: all partitions held from now on. ``consumer.assign`` may be

@@ -67,6 +67,9 @@ class Transactions:
     ) -> None:
         """The producer is made now and connects in ``start``; ``stop`` ends retries."""
         self.transactional_id = transactional_id
+        self.interval = settings.commit_interval_ms / 1000
+        """The commit cadence: a stage commits at most this often (``due``)."""
+        self._last_commit = time.monotonic()
         self._make: Callable[[], Producer] = lambda: producer(
             settings,
             transactional_id,
@@ -120,10 +123,26 @@ class Transactions:
         """Whether a transaction is open (something was sent since the last commit)."""
         return self._open
 
-    @property
-    def age(self) -> float:
-        """Seconds since the open transaction began (0 when none is open)."""
-        return time.monotonic() - self._began if self._open else 0.0
+    def due(self, pending: bool) -> bool:
+        """Whether the stage commits now: there is something to commit (a transaction
+        is open, or ``pending`` offsets) and ``interval`` passed since the last commit.
+
+        The cadence runs from the last commit, not from the first record of the
+        next transaction: under a steady feed a stage commits every ``interval``,
+        and the first record after a quiet spell is committed at once.
+        """
+        return (self._open or pending) and time.monotonic() - self._last_commit >= self.interval
+
+    def wait_s(self, pending: bool, longest: float) -> float:
+        """How long the stage may wait for more records before ``due`` (at most ``longest``).
+
+        The stage's poll time-out (``Stage.poll_timeout``): records read while
+        a commit is due would only wait for the next poll.
+        """
+        if not (self._open or pending):
+            return longest
+        left = self.interval - (time.monotonic() - self._last_commit)
+        return min(max(left, 0.0), longest)
 
     def send(
         self,
@@ -226,9 +245,11 @@ class Transactions:
                 self.aborts += 1
             else:
                 self._abort(str(why))
+            self._last_commit = time.monotonic()
             return False
         self._open = False
         self.commits += 1
+        self._last_commit = time.monotonic()
         return True
 
     def abort(self, why: str) -> None:

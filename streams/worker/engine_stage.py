@@ -39,7 +39,7 @@ from rules import RulesConfig, SnapshotError, detection_path
 from schemas.alerts import Alert
 from streams.kafka.clients import consumer, producer
 from streams.kafka.commits import OffsetLedger
-from streams.kafka.stage import Stage, headers
+from streams.kafka.stage import POLL_S, Stage, headers
 from streams.kafka.transactions import Transactions
 from streams.metrics import (
     ENGINE_RECORDS,
@@ -137,7 +137,6 @@ class EngineStage(Stage):
         self._topic = topic
         self._state_topic = settings.topic_state
         self._alerts_topic = settings.topic_alerts
-        self._interval = settings.commit_interval_ms / 1000
         self._checkpoint_s = settings.checkpoint_interval_s
         self._unsafe: Producer | None = None
         if unsafe:
@@ -148,7 +147,6 @@ class EngineStage(Stage):
         self._valid = True
         self._encoder = ThreadPoolExecutor(1, thread_name_prefix="controlfeed-checkpoint")
         self._encoding: _Encoding | None = None
-        self._last_commit = time.monotonic()
         self._next_report = 0.0
 
     # ------------------------------------------------------------------ records
@@ -190,7 +188,7 @@ class EngineStage(Stage):
             observe_detection_latency(detection_path(alert.rule, alert.severity), latency)
 
     def after_poll(self) -> None:
-        """A checkpoint when one is due; a commit once the transaction is old enough."""
+        """A checkpoint when one is due; a commit once one is due (``Transactions.due``)."""
         now = time.monotonic()
         if self._unsafe is not None:
             self._unsafe.poll(0)
@@ -198,16 +196,15 @@ class EngineStage(Stage):
         checkpoint = [p for p, h in self.held.items() if now >= h.next_checkpoint]
         if checkpoint:
             self._checkpoint(min(checkpoint, key=lambda p: self.held[p].next_checkpoint), now)
-        due = (
-            self.txn.age >= self._interval
-            if self.txn.open
-            else (self.ledger.pending and now - self._last_commit >= self._interval)
-        )
-        if due and not self.commit():
+        if self.txn.due(self.ledger.pending) and not self.commit():
             self._rewind()
         if now >= self._next_report:
             self._next_report = now + _REPORT_S
             self._report()
+
+    def poll_timeout(self) -> float:
+        """Up to the moment the commit falls due (``Transactions.wait_s``)."""
+        return self.txn.wait_s(self.ledger.pending, POLL_S)
 
     def _checkpoint(self, p: int, now: float) -> None:
         """Start partition ``p``'s checkpoint (if it moved on and none is being encoded).
@@ -252,8 +249,7 @@ class EngineStage(Stage):
         offsets = self.commit_offsets(cut.offsets)
         started = time.monotonic()
         committed = self.txn.commit(offsets, self.consumer.consumer_group_metadata())
-        self._last_commit = time.monotonic()
-        record_transaction("engine", committed, self._last_commit - started)
+        record_transaction("engine", committed, time.monotonic() - started)
         if committed:
             self.ledger.durable(cut)
         else:

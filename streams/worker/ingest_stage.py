@@ -29,7 +29,7 @@ from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, KafkaException, Message, To
 
 from rules import RulesConfig
 from streams.kafka.commits import OffsetLedger
-from streams.kafka.stage import Stage, headers
+from streams.kafka.stage import POLL_S, Stage, headers
 from streams.kafka.transactions import Transactions
 from streams.metrics import forget_consumer_lag, record_transaction, set_consumer_lag
 from streams.settings import Settings
@@ -73,12 +73,10 @@ class IngestStage(Stage):
         )
         self.txn = Transactions(settings, ident, stop)
         self.ledger = OffsetLedger()
-        self._interval = settings.commit_interval_ms / 1000
         self._engine_topic = settings.topic_engine
         self._dead_letter_topic = settings.topic_dead_letter
         self._next_tick = 0.0
         self._next_report = 0.0
-        self._last_commit = time.monotonic()
         self._lagging: set[tuple[str, int]] = set()
 
     # ------------------------------------------------------------------ records
@@ -124,19 +122,21 @@ class IngestStage(Stage):
             send(topic, r.value, r.key, r.partition, [*cause, _STORE] if r.store else cause)
 
     def after_poll(self) -> None:
-        """Markers every ``TICK_S``; a commit once the transaction is old enough."""
+        """Markers every ``TICK_S``; a commit once one is due (``Transactions.due``)."""
         now = time.monotonic()
         if now >= self._next_tick:
             self._next_tick = now + TICK_S
             self._tick(now)
-        if self.txn.open:
-            due = self.txn.age >= self._interval
-        else:  # offsets alone: records handled, or control records skipped since
-            due = self.ledger.pending or (
-                now - self._last_commit >= self._interval and self.moved_past_commit()
-            )
+        # Offsets alone are committed too: records handled, or control records skipped since.
+        due = self.txn.due(self.ledger.pending) or (
+            not self.txn.open and self.txn.due(True) and self.moved_past_commit()
+        )
         if due and not self.commit():
             self._rewind()
+
+    def poll_timeout(self) -> float:
+        """Up to the moment the commit falls due (``Transactions.wait_s``)."""
+        return self.txn.wait_s(self.ledger.pending, POLL_S)
 
     def commit(self) -> bool:
         """Commit the transaction with the offsets read; False when it was aborted instead
@@ -145,8 +145,7 @@ class IngestStage(Stage):
         offsets = self.commit_offsets(cut.offsets)
         started = time.monotonic()
         committed = self.txn.commit(offsets, self.consumer.consumer_group_metadata())
-        self._last_commit = time.monotonic()
-        record_transaction("ingest", committed, self._last_commit - started)
+        record_transaction("ingest", committed, time.monotonic() - started)
         if committed:
             self.ledger.durable(cut)
         else:
