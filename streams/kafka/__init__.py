@@ -8,6 +8,8 @@
   committed to Kafka in one transaction.
 - ``stage``: ``Stage``, a consumer-group member read in batches on its own
   thread (the worker's ingest, engine and sink stages).
+- ``transactional``: ``TransactionalStage``, a stage whose output and input
+  offsets commit in one transaction (ingest and engine).
 - ``read``: reading a topic to its end as a downstream reader sees it.
 """
 

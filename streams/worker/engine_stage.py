@@ -38,9 +38,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, Topic
 from rules import RulesConfig, SnapshotError, detection_path
 from schemas.alerts import Alert
 from streams.kafka.clients import consumer, producer
-from streams.kafka.commits import OffsetLedger
-from streams.kafka.stage import POLL_S, Stage, headers
-from streams.kafka.transactions import Transactions
+from streams.kafka.stage import headers
+from streams.kafka.transactional import TransactionalStage
 from streams.metrics import (
     ENGINE_RECORDS,
     forget_consumer_lag,
@@ -49,7 +48,6 @@ from streams.metrics import (
     record_checkpoint,
     record_replayed,
     record_restore,
-    record_transaction,
     set_consumer_lag,
     set_engine_state,
 )
@@ -104,7 +102,7 @@ class _Encoding:
     started: float
 
 
-class EngineStage(Stage):
+class EngineStage(TransactionalStage):
     """Reads the engine topic into the engines; see the module docstring."""
 
     name = "engine"
@@ -130,8 +128,6 @@ class EngineStage(Stage):
         topic = settings.topic_engine
         super().__init__(settings, group, [topic], ident, stop, **{"fetch.wait.max.ms": 50})
         self.engines = Engines(config, input_sources(settings))
-        self.txn = Transactions(settings, ident, stop)
-        self.ledger = OffsetLedger()
         self.held: dict[int, Held] = {}
         """The engine partitions held, with their progress."""
         self._topic = topic
@@ -153,7 +149,7 @@ class EngineStage(Stage):
 
     def open(self) -> None:
         """Register the transactional producer; make the state-topic reader."""
-        self.txn.start()
+        super().open()
         self._reader = consumer(self.settings, f"{self.group}-state", f"{self.client_id}-state")
 
     def handle(self, batch: list[Message]) -> None:
@@ -202,10 +198,6 @@ class EngineStage(Stage):
             self._next_report = now + _REPORT_S
             self._report()
 
-    def poll_timeout(self) -> float:
-        """Up to the moment the commit falls due (``Transactions.wait_s``)."""
-        return self.txn.wait_s(self.ledger.pending, POLL_S)
-
     def _checkpoint(self, p: int, now: float) -> None:
         """Start partition ``p``'s checkpoint (if it moved on and none is being encoded).
 
@@ -242,21 +234,6 @@ class EngineStage(Stage):
         encoding.held.checkpointed = encoding.offset
         record_checkpoint(len(state), time.monotonic() - encoding.started)
 
-    def commit(self) -> bool:
-        """Commit alerts, checkpoints and offsets; False when the transaction was aborted
-        instead (the caller takes its partitions on again, or lets them go)."""
-        cut = self.ledger.cut()
-        offsets = self.commit_offsets(cut.offsets)
-        started = time.monotonic()
-        committed = self.txn.commit(offsets, self.consumer.consumer_group_metadata())
-        record_transaction("engine", committed, time.monotonic() - started)
-        if committed:
-            self.ledger.durable(cut)
-        else:
-            self.ledger.reset()
-            self.forget_commits()
-        return committed
-
     def _rewind(self) -> None:
         """After an abort: every partition held from its checkpoint (or rebuilt) again."""
         partitions = sorted(self.held)
@@ -283,16 +260,13 @@ class EngineStage(Stage):
 
     def revoked(self, partitions: list[TopicPartition]) -> None:
         """Commit; the engines are kept in case the partitions come back (``assigned``)."""
-        if (self.txn.open or self.ledger.pending) and not self.commit():
+        if self.uncommitted and not self.commit():
             self._valid = False
         self.ledger.revoke((tp.topic, tp.partition) for tp in partitions)
 
     def lost(self, partitions: list[TopicPartition]) -> None:
         """Abort: what was not committed is the new owner's to redo."""
-        if self.txn.open:
-            self.txn.abort("partitions lost")
-            record_transaction("engine", False)
-        self.ledger.reset()
+        self.abort_lost()
         for tp in partitions:
             self.engines.drop(tp.partition)
             self.held.pop(tp.partition, None)
@@ -306,7 +280,7 @@ class EngineStage(Stage):
             for p in sorted(self.held):
                 self._checkpoint(p, now)
                 self._send_checkpoint(wait=True)
-            if self.txn.open or self.ledger.pending:
+            if self.uncommitted:
                 self.commit()
         self.txn.close()
         self._encoder.shutdown(wait=False)

@@ -28,10 +28,9 @@ from typing import Final
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, KafkaException, Message, TopicPartition
 
 from rules import RulesConfig
-from streams.kafka.commits import OffsetLedger
-from streams.kafka.stage import POLL_S, Stage, headers
-from streams.kafka.transactions import Transactions
-from streams.metrics import forget_consumer_lag, record_transaction, set_consumer_lag
+from streams.kafka.stage import headers
+from streams.kafka.transactional import TransactionalStage
+from streams.metrics import forget_consumer_lag, set_consumer_lag
 from streams.settings import Settings
 from streams.worker.idleness import SourceTracker
 from streams.worker.ingest import DeadLetterOut, EngineOut, Ingest, RawRecord, source_name
@@ -48,7 +47,7 @@ REPORT_S: Final = 2.0
 _STORE: Final = (STORE_HEADER, b"1")
 
 
-class IngestStage(Stage):
+class IngestStage(TransactionalStage):
     """Reads the input topics and writes the engine topic; see the module docstring."""
 
     name = "ingest"
@@ -71,8 +70,6 @@ class IngestStage(Stage):
         self.ingest = Ingest(
             settings.feed_topics(), key, config, settings.engine_partitions, self.tracker
         )
-        self.txn = Transactions(settings, ident, stop)
-        self.ledger = OffsetLedger()
         self._engine_topic = settings.topic_engine
         self._dead_letter_topic = settings.topic_dead_letter
         self._next_tick = 0.0
@@ -80,10 +77,6 @@ class IngestStage(Stage):
         self._lagging: set[tuple[str, int]] = set()
 
     # ------------------------------------------------------------------ records
-
-    def open(self) -> None:
-        """Register the transactional producer (fencing a killed predecessor)."""
-        self.txn.start()
 
     def handle(self, batch: list[Message]) -> None:
         """Ingest every record; queue what it becomes in the open transaction."""
@@ -134,25 +127,6 @@ class IngestStage(Stage):
         if due and not self.commit():
             self._rewind()
 
-    def poll_timeout(self) -> float:
-        """Up to the moment the commit falls due (``Transactions.wait_s``)."""
-        return self.txn.wait_s(self.ledger.pending, POLL_S)
-
-    def commit(self) -> bool:
-        """Commit the transaction with the offsets read; False when it was aborted instead
-        (the caller rewinds, or lets the partitions go)."""
-        cut = self.ledger.cut()
-        offsets = self.commit_offsets(cut.offsets)
-        started = time.monotonic()
-        committed = self.txn.commit(offsets, self.consumer.consumer_group_metadata())
-        record_transaction("ingest", committed, time.monotonic() - started)
-        if committed:
-            self.ledger.durable(cut)
-        else:
-            self.ledger.reset()
-            self.forget_commits()
-        return committed
-
     def _rewind(self) -> None:
         """Back to the committed offsets, with a fresh tracker (after an abort)."""
         held = self.consumer.assignment()
@@ -179,10 +153,7 @@ class IngestStage(Stage):
 
     def lost(self, partitions: list[TopicPartition]) -> None:
         """Abort: the new owner reads those records again from the committed offsets."""
-        if self.txn.open:
-            self.txn.abort("partitions lost")
-            record_transaction("ingest", False)
-        self.ledger.reset()
+        self.abort_lost()
         self._forget(partitions)
 
     def _forget(self, partitions: list[TopicPartition]) -> None:
@@ -195,7 +166,7 @@ class IngestStage(Stage):
 
     def close(self) -> None:
         """Commit what was read (the runtime is stopping)."""
-        if self._consumer is not None and (self.ledger.pending or self.txn.open):
+        if self._consumer is not None and self.uncommitted:
             self.commit()
         self.txn.close()
 
