@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     downstream readers (read_committed) wait at most, per stage, for a record."""
     worker_group: str = "controlfeed-worker"
     """Consumer group of ``controlfeed worker``; workers sharing it share the work."""
+    worker_processes: int = Field(default=1, ge=1, le=64)
+    """Worker processes ``controlfeed worker`` runs in its group (``--processes``): about
+    one core each; ``docs/worker.md`` says how many a machine wants."""
     worker_id: str = ""
     """This worker's name in its group, stable across restarts (its transactional ids);
     default ``<hostname>-<n>``, ``n`` the lowest number no other worker of the group on

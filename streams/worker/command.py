@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import secrets
 import sys
+from pathlib import Path
 
 import click
 from prometheus_client import start_http_server
@@ -24,6 +25,7 @@ from streams.exceptions import ControlfeedError
 from streams.metrics import label_problem
 from streams.settings import Settings
 from streams.worker.identity import claim_worker_id
+from streams.worker.processes import PORT_FILE, READY_FILE, run_processes
 from streams.worker.runtime import run_worker
 from streams.worker.topics import declare_worker_topics
 
@@ -123,24 +125,75 @@ def _configure_logging(level: str) -> None:
     logging.getLogger("clickhouse_driver").setLevel(max(numeric, logging.ERROR))
 
 
+def _child(spec: str) -> tuple[Path, int]:
+    """``FOLDER:INDEX`` of ``--child`` (set by the parent, never by a user)."""
+    folder, _, index = spec.rpartition(":")
+    return Path(folder), int(index)
+
+
+def _run_child(settings: Settings, spec: str, unsafe: bool) -> int:
+    """One of the parent's processes (``streams.worker.processes``): the key on stdin, the
+    metrics on an ephemeral loopback port written for the parent, readiness as a file."""
+    folder, index = _child(spec)
+    key = sys.stdin.buffer.read().strip()
+    if not key:
+        raise ControlfeedError(
+            "worker process started without a pseudonym key on its standard input",
+            hint="Run `controlfeed worker --processes N`; --child is for its own processes.",
+        )
+    config = rules_config(settings)
+    server, _ = start_http_server(0, addr="127.0.0.1")
+    (folder / PORT_FILE.format(index=index)).write_text(str(server.server_port))
+    tune_gc()
+
+    def ready() -> None:
+        log.info("process %d of the worker ready: %s", index, settings.worker_id)
+        (folder / READY_FILE.format(index=index)).touch()
+
+    return run_worker(settings, key, config, settings.worker_id, unsafe=unsafe, on_ready=ready)
+
+
 @click.command()
 @click.option("--demo-key", is_flag=True, help="Use a throwaway random pseudonym key.")
 @click.option("--loglevel", default="info", show_default=True, help="Log level.")
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes in the group, about one core each "
+    "[default: CONTROLFEED_WORKER_PROCESSES, else 1].",
+)
 @click.option("--unsafe-commit-first", is_flag=True, hidden=True)  # benchmarks/chaos.py only
+@click.option("--child", hidden=True)  # FOLDER:INDEX, set by streams.worker.processes
 @click.pass_obj
-def worker(settings: Settings, demo_key: bool, loglevel: str, unsafe_commit_first: bool) -> None:
+def worker(
+    settings: Settings,
+    demo_key: bool,
+    loglevel: str,
+    processes: int | None,
+    unsafe_commit_first: bool,
+    child: str | None,
+) -> None:
     """Consume the feeds and publish an alert for every anomaly (runs until stopped)."""
     _configure_logging(loglevel)
+    if child is not None:
+        sys.exit(_run_child(settings, child, unsafe_commit_first))
+    if processes is not None:
+        settings = settings.model_copy(update={"worker_processes": processes})
     key = pseudonym_key(settings, demo_key)
     config = rules_config(settings)
     check_labels(settings)
     name = claim_worker_id(settings.worker_id, settings.worker_group)
     created = declare_worker_topics(settings)
     log.info("topics created: %s", ", ".join(created) or "none")
-    _serve_metrics(settings.metrics_host, settings.metrics_port)
-    tune_gc()  # the engines keep minutes of events alive: see rules.tuning
     try:
-        status = run_worker(settings, key, config, name.name, unsafe=unsafe_commit_first)
+        if settings.worker_processes > 1:
+            status = run_processes(settings, key, name.name, settings.worker_processes,
+                                   loglevel, unsafe=unsafe_commit_first)  # fmt: skip
+        else:
+            _serve_metrics(settings.metrics_host, settings.metrics_port)
+            tune_gc()  # the engines keep minutes of events alive: see rules.tuning
+            status = run_worker(settings, key, config, name.name, unsafe=unsafe_commit_first)
     finally:
         name.release()
     sys.exit(status)

@@ -46,11 +46,19 @@ STOP_TIMEOUT_S: Final = 60.0
 
 
 def run_worker(
-    settings: Settings, key: bytes, config: RulesConfig, worker_id: str, *, unsafe: bool = False
+    settings: Settings,
+    key: bytes,
+    config: RulesConfig,
+    worker_id: str,
+    *,
+    unsafe: bool = False,
+    on_ready: Callable[[], None] | None = None,
 ) -> int:
     """Run the stages until a signal or a failure; the exit status (0, or 1 on a failure).
 
     ``unsafe``: the chaos run's negative control (``EngineStage``); never in production.
+    ``on_ready``: called once every stage has its first assignment, instead of the
+    ``Ready:`` log line (a process of ``--processes`` tells its parent).
     """
     stop = threading.Event()
     stages: list[Stage] = [
@@ -93,8 +101,11 @@ def run_worker(
     while not stop.wait(0.2):
         if not announced and all(s.ready.is_set() for s in stages if s.needed_for_ready):
             announced = True
-            log.info("Ready: worker %s, stages %s, group %s", worker_id,
-                     ", ".join(s.name for s in stages), settings.worker_group)  # fmt: skip
+            if on_ready is not None:
+                on_ready()
+            else:
+                log.info("Ready: worker %s, stages %s, group %s", worker_id,
+                         ", ".join(s.name for s in stages), settings.worker_group)  # fmt: skip
         if not all(t.is_alive() for t in threads):
             stop.set()
     deadline = time.monotonic() + STOP_TIMEOUT_S
