@@ -26,7 +26,7 @@ from streams.metrics import label_problem
 from streams.settings import Settings
 from streams.worker.identity import claim_worker_id
 from streams.worker.processes import PORT_FILE, READY_FILE, run_processes
-from streams.worker.runtime import run_worker
+from streams.worker.runtime import ROLES, run_worker
 from streams.worker.topics import declare_worker_topics
 
 __all__ = ["check_labels", "pseudonym_key", "rules_config", "worker"]
@@ -131,7 +131,7 @@ def _child(spec: str) -> tuple[Path, int]:
     return Path(folder), int(index)
 
 
-def _run_child(settings: Settings, spec: str, unsafe: bool) -> int:
+def _run_child(settings: Settings, spec: str, roles: str, unsafe: bool) -> int:
     """One of the parent's processes (``streams.worker.processes``): the key on stdin, the
     metrics on an ephemeral loopback port written for the parent, readiness as a file."""
     folder, index = _child(spec)
@@ -150,7 +150,8 @@ def _run_child(settings: Settings, spec: str, unsafe: bool) -> int:
         log.info("process %d of the worker ready: %s", index, settings.worker_id)
         (folder / READY_FILE.format(index=index)).touch()
 
-    return run_worker(settings, key, config, settings.worker_id, unsafe=unsafe, on_ready=ready)
+    return run_worker(settings, key, config, settings.worker_id, unsafe=unsafe, on_ready=ready,
+                      roles=roles.split(","))  # fmt: skip
 
 
 @click.command()
@@ -165,6 +166,7 @@ def _run_child(settings: Settings, spec: str, unsafe: bool) -> int:
 )
 @click.option("--unsafe-commit-first", is_flag=True, hidden=True)  # benchmarks/chaos.py only
 @click.option("--child", hidden=True)  # FOLDER:INDEX, set by streams.worker.processes
+@click.option("--roles", default=",".join(ROLES), hidden=True)  # ditto
 @click.pass_obj
 def worker(
     settings: Settings,
@@ -173,11 +175,12 @@ def worker(
     processes: int | None,
     unsafe_commit_first: bool,
     child: str | None,
+    roles: str,
 ) -> None:
     """Consume the feeds and publish an alert for every anomaly (runs until stopped)."""
     _configure_logging(loglevel)
     if child is not None:
-        sys.exit(_run_child(settings, child, unsafe_commit_first))
+        sys.exit(_run_child(settings, child, roles, unsafe_commit_first))
     if processes is not None:
         settings = settings.model_copy(update={"worker_processes": processes})
     key = pseudonym_key(settings, demo_key)

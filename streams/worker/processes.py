@@ -3,9 +3,10 @@
 Called by ``streams.worker.command`` when more than one process is asked for
 (``--processes`` or ``CONTROLFEED_WORKER_PROCESSES``). Python runs one
 thread at a time, so one worker process uses about one core however many
-stages it runs; N processes use N. Each child is a complete worker
-(``controlfeed worker`` in child mode): the same settings, the same
-pseudonym key, and a name of its own derived from the parent's
+stages it runs; N processes use N. The children split the stages
+(``child_roles``): even ones run ingest and the sink, odd ones the engines.
+Each is ``controlfeed worker`` in child mode with the same settings, the
+same pseudonym key, and a name of its own derived from the parent's
 (``<name>.p<i>``), so a restarted parent gives every child its old
 transactional ids back and each fences its killed predecessor. The children
 are members of the worker's consumer groups like separate workers are
@@ -30,7 +31,7 @@ The children die with the parent (``PR_SET_PDEATHSIG``): a parent killed
 with SIGKILL leaves no orphan holding partitions, and a kill of the parent
 is a kill of the worker, as a fault test expects. With the embedded store
 (chDB: one process's store, no ClickHouse server configured) only child 0
-runs the sink; with a server every child runs a sink member.
+runs the sink; with a server every even child runs a sink member.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Final
@@ -59,7 +60,7 @@ from prometheus_client.samples import Sample
 
 from streams.exceptions import ControlfeedError
 from streams.settings import Settings
-from streams.worker.runtime import STOP_TIMEOUT_S
+from streams.worker.runtime import ROLES, STOP_TIMEOUT_S
 
 __all__ = ["PORT_FILE", "READY_FILE", "child_name", "run_processes"]
 
@@ -78,6 +79,20 @@ _PR_SET_PDEATHSIG: Final = 1
 def child_name(name: str, index: int) -> str:
     """The worker name of child ``index`` of the worker named ``name``."""
     return f"{name}.p{index}"
+
+
+def child_roles(index: int, processes: int) -> tuple[str, ...]:
+    """The stages child ``index`` of ``processes`` runs: ingest (and the sink) in even
+    children, the engines in odd ones; everything when there is one.
+
+    Split, because the stages of one process share one interpreter lock: two
+    processes of all three stages carried 10,670 events/s (10,036-11,304), an
+    ingest process and an engine process 11,446 (11,439-11,454), one process
+    8,304, interleaved on the same topics (``docs/benchmarks.md``).
+    """
+    if processes == 1:
+        return ROLES
+    return ("ingest", "sink") if index % 2 == 0 else ("engine",)
 
 
 def run_processes(
@@ -121,7 +136,9 @@ def run_processes(
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
             signal.signal(signum, on_signal)
         for index in range(processes):
-            children.start(index, _child_settings(settings, name, index), key, loglevel, unsafe)
+            roles = child_roles(index, processes)
+            children.start(index, _child_settings(settings, name, index), key, loglevel, unsafe,
+                           roles)  # fmt: skip
         return _supervise(children, settings, name, stopping)
 
 
@@ -179,14 +196,21 @@ class _Children(Collector):
         return self.count
 
     def start(
-        self, index: int, settings: Settings, key: bytes, loglevel: str, unsafe: bool
+        self,
+        index: int,
+        settings: Settings,
+        key: bytes,
+        loglevel: str,
+        unsafe: bool,
+        roles: Sequence[str],
     ) -> None:
         """Start child ``index``; it reads the key from its standard input."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("CONTROLFEED_")}
         env |= settings.to_env()
         env.pop("CONTROLFEED_PSEUDONYM_KEY", None)
         env.pop("CONTROLFEED_PSEUDONYM_KEY_FILE", None)
-        args = [*_CLI, "worker", "--loglevel", loglevel, "--child", f"{self.folder}:{index}"]
+        args = [*_CLI, "worker", "--loglevel", loglevel, "--child", f"{self.folder}:{index}",
+                "--roles", ",".join(roles)]  # fmt: skip
         if unsafe:
             args.append("--unsafe-commit-first")
         proc = subprocess.Popen(args, env=env, stdin=subprocess.PIPE, preexec_fn=_die_with_parent)

@@ -27,7 +27,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from types import FrameType
 from typing import Final
 
@@ -37,10 +37,12 @@ from streams.settings import Settings
 from streams.worker.engine_stage import EngineStage
 from streams.worker.ingest_stage import IngestStage
 
-__all__ = ["STOP_TIMEOUT_S", "run_worker"]
+__all__ = ["ROLES", "STOP_TIMEOUT_S", "run_worker"]
 
 log = logging.getLogger(__name__)
 
+ROLES: Final = ("ingest", "engine", "sink")
+"""The stages a worker process can run; one process runs all three."""
 STOP_TIMEOUT_S: Final = 60.0
 """How long the stages get to commit and leave their groups once asked to stop."""
 
@@ -53,19 +55,22 @@ def run_worker(
     *,
     unsafe: bool = False,
     on_ready: Callable[[], None] | None = None,
+    roles: Collection[str] = ROLES,
 ) -> int:
     """Run the stages until a signal or a failure; the exit status (0, or 1 on a failure).
 
     ``unsafe``: the chaos run's negative control (``EngineStage``); never in production.
     ``on_ready``: called once every stage has its first assignment, instead of the
     ``Ready:`` log line (a process of ``--processes`` tells its parent).
+    ``roles``: the stages to run (``ROLES``; a process of ``--processes`` may run some).
     """
     stop = threading.Event()
-    stages: list[Stage] = [
-        IngestStage(settings, key, config, worker_id, stop),
-        EngineStage(settings, config, worker_id, stop, unsafe=unsafe),
-    ]
-    if settings.sink_enabled:
+    stages: list[Stage] = []
+    if "ingest" in roles:
+        stages.append(IngestStage(settings, key, config, worker_id, stop))
+    if "engine" in roles:
+        stages.append(EngineStage(settings, config, worker_id, stop, unsafe=unsafe))
+    if "sink" in roles and settings.sink_enabled:
         from streams.sink import SinkService  # the sink's store drivers load only if used
 
         stages.append(SinkService(settings, worker_id, stop))

@@ -65,11 +65,11 @@ def _metrics(env: dict[str, str]) -> str:
         return str(response.read().decode())
 
 
-def _events_by_process(page: str) -> dict[str, float]:
+def _by_process(page: str, name: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for family in text_string_to_metric_families(page):
         for sample in family.samples:
-            if sample.name == "controlfeed_events_total":
+            if sample.name == name:
                 process = sample.labels["process"]
                 out[process] = out.get(process, 0.0) + sample.value
     return out
@@ -101,9 +101,11 @@ def test_two_processes_raise_the_labelled_alerts_with_one_metrics_page(
         terminate(worker)
 
     assert_labelled(_alerts(settings), labels, log.read_text()[-3000:])
-    events = _events_by_process(page)
-    assert set(events) == {"0", "1"}, "each process's samples carry its process label"
-    assert all(n > 0 for n in events.values()), f"both processes ingest: {events}"
+    events = _by_process(page, "controlfeed_events_total")
+    engine = _by_process(page, "controlfeed_engine_records_total")
+    assert set(events) == set(engine) == {"0", "1"}, "each sample carries its process label"
+    assert events["0"] > 0 and events["1"] == 0, f"process 0 ingests: {events}"
+    assert engine["1"] > 0 and engine["0"] == 0, f"process 1 runs the engines: {engine}"
     assert 'controlfeed_worker_process_up{process="1"} 1.0' in page
     assert worker.returncode == 0, log.read_text()[-3000:]
     assert log.read_bytes().count(b"Ready") == 1, "one Ready line for the whole worker"
