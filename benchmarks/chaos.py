@@ -24,6 +24,10 @@ suite runs). When the input is in and the pipeline has settled, the oracle:
 4. every bad line is on the dead-letter topic, once;
 5. no worker needed a hand: none failed, each stopped cleanly (status 0).
 
+``--processes N`` runs every worker with ``controlfeed worker --processes N``;
+each worker is then a process group (its parent and children) that the
+``kill`` and ``stop`` faults signal as one, as a container runtime would.
+
 ``--negative-control`` runs the ``kill`` fault with the worker's alerts taken
 out of its transaction (``--unsafe-commit-first``): the oracle must then find
 alerts lost, which shows it can. The command exits 0 when every run passed and
@@ -200,6 +204,9 @@ class Workers:
     settings: Settings
     folder: Path
     unsafe: bool = False
+    processes: int = 1
+    """``controlfeed worker --processes``: each worker is a parent and its children, in a
+    process group of their own that the faults signal as one."""
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     statuses: dict[str, list[int]] = field(default_factory=dict)
     """Exit status of each process that ended, by worker name (kills are -9)."""
@@ -218,10 +225,16 @@ class Workers:
 
     def start(self, name: str) -> None:
         args = [*CLI, "worker", *(["--unsafe-commit-first"] if self.unsafe else [])]
+        args += ["--processes", str(self.processes)]
         with self.log(name).open("ab") as out:
             self.procs[name] = subprocess.Popen(
-                args, env=self.env(name), stdout=out, stderr=subprocess.STDOUT
-            )
+                args, env=self.env(name), stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+
+    def signal(self, name: str, signum: int) -> None:
+        """``signum`` to worker ``name`` and its processes (its process group)."""
+        os.killpg(self.procs[name].pid, signum)
 
     def wait_ready(self, name: str, times: int, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
@@ -240,7 +253,7 @@ class Workers:
 
     def kill(self, name: str) -> None:
         proc = self.procs[name]
-        proc.send_signal(signal.SIGKILL)
+        self.signal(name, signal.SIGKILL)
         self.ended(name, proc.wait(30))
 
     def stop(self, name: str) -> None:
@@ -300,9 +313,9 @@ def _inject(fault: str, cluster: Cluster, workers: Workers, unsafe: bool) -> Non
         workers.kill("a")
         workers.start("a")
     elif fault == "stop":
-        workers.procs["a"].send_signal(signal.SIGSTOP)
+        workers.signal("a", signal.SIGSTOP)
         time.sleep(20)
-        workers.procs["a"].send_signal(signal.SIGCONT)
+        workers.signal("a", signal.SIGCONT)
     elif fault == "broker":
         cluster.kafka.stop()
         time.sleep(15)
@@ -372,9 +385,13 @@ def run_faults(
     *,
     rate: float,
     unsafe: bool = False,
+    processes: int = 1,
     phase: Callable[[str], None] = lambda _: None,
 ) -> Verdict:
-    """One run: the scenario at ``rate`` events/s, ``faults`` injected in turn; the oracle."""
+    """One run: the scenario at ``rate`` events/s, ``faults`` injected in turn; the oracle.
+
+    ``processes``: each worker runs with ``--processes`` (the faults hit all its processes).
+    """
     started = time.monotonic()
     run = uuid.uuid4().hex[:8]
     database = f"chaos_{run}"
@@ -382,7 +399,7 @@ def run_faults(
     admin = Client("127.0.0.1", port=cluster.settings.clickhouse_tcp_port)
     admin.execute(f"CREATE DATABASE {database}")
     settings = _run_settings(cluster, run, database)
-    workers = Workers(settings, folder, unsafe=unsafe)
+    workers = Workers(settings, folder, unsafe=unsafe, processes=processes)
     replay: subprocess.Popen[bytes] | None = None
     problems: list[str] = []
     try:
@@ -522,9 +539,11 @@ def _plan(faults: list[str], positions: list[int], combined: bool) -> list[list[
 @click.option("--rate", default=150.0, show_default=True, type=click.FloatRange(10),
               help="Steady replay rate, events/s.")  # fmt: skip
 @click.option("--seed", default=21, show_default=True)
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 8),
+              help="Run each worker with --processes N.")  # fmt: skip
 def main(
     faults: str, positions: str, combined: bool, negative_control: bool, events: int,
-    rate: float, seed: int,
+    rate: float, seed: int, processes: int,
 ) -> None:  # fmt: skip
     """Inject faults while a scenario flows through the worker; nothing lost or repeated?"""
     # The ClickHouse outages are injected: the driver's reconnect warnings are expected noise.
@@ -550,12 +569,13 @@ def main(
 
             for n, run in enumerate(plan):
                 verdict = run_faults(cluster, scenario, run, folder / f"run-{n}", rate=rate,
-                                     phase=phase)  # fmt: skip
+                                     processes=processes, phase=phase)  # fmt: skip
                 verdicts.append(verdict)
                 bar.advance(task)
             if negative_control:
                 control = run_faults(cluster, scenario, [("kill", 50)], folder / "control",
-                                     rate=rate, unsafe=True, phase=phase)  # fmt: skip
+                                     rate=rate, unsafe=True, processes=processes,
+                                     phase=phase)  # fmt: skip
                 bar.advance(task)
     ok = _report(verdicts, control, scenario, folder)
     sys.exit(0 if ok else 1)
