@@ -44,7 +44,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,14 +229,16 @@ def _end_offsets(settings: Settings, topic: str, partitions: int) -> int:
 
 
 @contextmanager
-def _worker(settings: Settings, log: Path, key: str) -> Iterator[subprocess.Popen[bytes]]:
+def _worker(
+    settings: Settings, log: Path, key: str, args: Sequence[str] = ()
+) -> Iterator[subprocess.Popen[bytes]]:
     """A worker with the pseudonym ``key``: workers of one group must share it, or one
     person's events read by two workers get two person keys (``--demo-key`` would give
-    each a throwaway key of its own)."""
+    each a throwaway key of its own). ``args`` go on its command line."""
     env = {**os.environ, **settings.to_env(), "CONTROLFEED_PSEUDONYM_KEY": key}
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*CLI, "worker", "--loglevel", "warning"],
+            [*CLI, "worker", "--loglevel", "warning", *args],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -253,14 +255,24 @@ def _worker(settings: Settings, log: Path, key: str) -> Iterator[subprocess.Pope
 
 
 def _worker_run(
-    settings: Settings, records: int, log: Path, workers: int = 1
+    settings: Settings,
+    records: int,
+    log: Path,
+    workers: int = 1,
+    *,
+    args: Sequence[str] = (),
+    label: str = "",
+    mark: Callable[[str, list[int]], None] | None = None,
 ) -> tuple[float, float]:
     """Seconds from the first record read to the engines having processed everything, and
     the workers' CPU seconds (their ``process_cpu_seconds_total``) in that time.
 
     Done is the ingest and engine groups' committed offsets at the ends of their
     topics (``_engines_done``): with one worker or several (``--workers``), every
-    record processed and its output committed.
+    record processed and its output committed. ``args`` go on each worker's command
+    line, ``label`` names the progress bar, and ``mark`` is called with ``"start"``
+    and then ``"done"`` and the workers' pids when the clock starts and stops
+    (``benchmarks.peers`` reads their CPU time there).
     """
     own = [
         settings.model_copy(
@@ -273,10 +285,11 @@ def _worker_run(
     key = uuid.uuid4().hex
     with ExitStack() as stack, progress_bar(_err) as bar:
         procs = [
-            stack.enter_context(_worker(w, log.with_name(f"{log.stem}-{i}{log.suffix}"), key))
+            stack.enter_context(_worker(w, log.with_name(f"{log.stem}-{i}{log.suffix}"), key, args))
             for i, w in enumerate(own)
         ]
-        task = bar.add_task("worker" if workers == 1 else f"{workers} workers", total=records)
+        label = label or ("worker" if workers == 1 else f"{workers} workers")
+        task = bar.add_task(label, total=records)
         started = done_at = cpu_at_start = cpu = 0.0
         while not done_at:
             for proc in procs:
@@ -292,9 +305,13 @@ def _worker_run(
             cpu = sum(m.get("process_cpu_seconds_total", 0) for m in metrics)
             if read and not started:
                 started, cpu_at_start = now, cpu
+                if mark is not None:
+                    mark("start", [p.pid for p in procs])
             bar.update(task, completed=min(read, records))
             if read >= records and _engines_done(settings):
                 done_at = now
+                if mark is not None:
+                    mark("done", [p.pid for p in procs])
             time.sleep(0.25)
         _settle(settings)
     return done_at - started, cpu - cpu_at_start
