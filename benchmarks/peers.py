@@ -69,6 +69,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -80,6 +81,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any, Final
 
 import click
@@ -354,6 +356,8 @@ def _read_reports(stream: IO[bytes], events: queue.Queue[dict[str, Any]], log: P
             line = raw.decode(errors="replace")
             if line.startswith(PREFIX):
                 events.put(json.loads(line[len(PREFIX) :]))
+                if '"done"' in line:
+                    other.write(raw)  # the app's counts, for whoever reads the log
             else:
                 other.write(raw)
     events.put({"event": "eof"})
@@ -574,8 +578,9 @@ def _report(run: Run, systems: Sequence[str], rounds: int, started: datetime) ->
         broker = [r.broker_cpu_s / r.records * 1e6 for r in measured if r.broker_cpu_s is not None]
         checks = sorted({r.check for r in done})
         verdict = "[green]ok[/] " if ok else "[red]NO[/] "
+        args = " ".join(run.worker_args) if system == BASELINE else ""
         table.add_row(
-            system,
+            f"{system} {args}".strip(),
             f"{median:,.0f}" if measured else "-",
             f"{min(rates[system]):,.0f} - {max(rates[system]):,.0f}" if measured else "-",
             f"{median / base:.2f}" if base and measured else "-",
@@ -607,6 +612,10 @@ def _report(run: Run, systems: Sequence[str], rounds: int, started: datetime) ->
     return every_ok
 
 
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def _systems(value: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(s.strip() for s in value.split(",") if s.strip()))
     unknown = [s for s in names if s not in SYSTEMS]
@@ -630,6 +639,7 @@ def _systems(value: str) -> tuple[str, ...]:
 def main(events: int, rounds: int, systems: str, worker_args: tuple[str, ...]) -> None:
     """controlfeed worker against plain consumers, Quix Streams and Faust on the same topics."""
     chosen = _systems(systems)
+    signal.signal(signal.SIGTERM, _interrupt)  # like Ctrl-C: stop the apps, delete the topics
     started = datetime.now(UTC)
     settings = Settings()
     try:

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any
 
 import confluent_kafka  # type: ignore[import-untyped,unused-ignore]  # untyped before 2.13
@@ -82,6 +83,8 @@ class Counts:
         self.counted = 0
         """Re-keyed venue scans that reached the window."""
         self.app: Application | None = None
+        self.stopped_at = 0.0
+        """When the app was told to stop (``run`` then commits its last checkpoint)."""
 
     def input(self, _value: object) -> None:
         self.report.first()
@@ -104,6 +107,7 @@ class Counts:
 
     def check(self) -> None:
         if self.seen >= self.records and self.counted >= self.forwarded and self.app:
+            self.stopped_at = self.stopped_at or time.time()
             self.app.stop()
 
 
@@ -177,7 +181,7 @@ def main() -> None:
         f"librdkafka {confluent_kafka.libversion()[0]}"
     )
     report.done(counts.seen, malformed=counts.malformed, forwarded=counts.forwarded,
-                version=versions)  # fmt: skip
+                version=versions, stopping_s=time.time() - counts.stopped_at)  # fmt: skip
     report.wait_for_parent()
 
 
