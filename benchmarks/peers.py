@@ -606,8 +606,9 @@ def _report(run: Run, systems: Sequence[str], rounds: int, started: datetime) ->
     _out.print(
         "  Clocks: a peer's from its first record read to its last input record processed and "
         "its output flushed (its own report); controlfeed's from its first record in /metrics "
-        "to its groups committed at the topics' ends (polled every 0.25 s). CPU: utime+stime "
-        "of the process tree, read at both ends; the broker also serves anything else on it."
+        "to its groups committed at the topics' ends (polled every 0.25 s); a client's fetching "
+        "before its first record reaches the code is off every clock. CPU: utime+stime of the "
+        "process tree, read at both ends; the broker also serves anything else on it."
     )
     return every_ok
 
