@@ -26,7 +26,9 @@ if needed):
      table, tumbling 600 s, relative to the event-time field);
    - ``controlfeed``: ``controlfeed worker`` with every rule and its sink off
      (``benchmarks.worker._worker_run``; ``--worker-arg`` is passed to its
-     command line, e.g. ``--worker-arg=--processes=2``).
+     command line);
+   - ``controlfeed-processes``: the same with ``--processes N`` (``--processes``,
+     default 2: an ingest process and an engine process).
 
    A peer's clock runs from its first record read to its last input record
    processed and its output flushed, as the app itself reports it
@@ -119,6 +121,7 @@ SYSTEMS: Final = (
     "quix",
     "faust",
     "controlfeed",
+    "controlfeed-processes",
 )
 RULE_PEERS: Final = ("quix", "faust")
 REQUIREMENTS: Final = Path(__file__).with_name("peers-requirements.txt")
@@ -154,6 +157,11 @@ WHAT: Final[dict[str, tuple[str, str]]] = {
         "event-time order under a watermark, de-duplication, checkpoints, "
         "alerts; exactly once (Kafka transactions)",
         "the sink is off (benchmarks/sink.py measures it)",
+    ),
+    "controlfeed-processes": (
+        "the same, `controlfeed worker --processes N` (--processes: ingest and engines "
+        "in separate processes)",
+        "the same",
     ),
 }
 """Per system: what it does, what it does not (printed under the table)."""
@@ -437,6 +445,8 @@ class Run:
     broker: int | None
     quix: Path | None
     worker_args: tuple[str, ...]
+    processes: int = 2
+    """``--processes`` of the ``controlfeed-processes`` system."""
     results: dict[str, list[Round]] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
 
@@ -484,9 +494,12 @@ def _peer(run: Run, system: str, r: int, label: str) -> Round:
     return measured
 
 
-def _controlfeed(run: Run, r: int, label: str) -> Round:
-    """One round of ``controlfeed worker``, its alerts checked against the labels."""
-    tag = f"{run.tag}.cf{r}"
+def _controlfeed(run: Run, r: int, label: str, processes: int | None = None) -> Round:
+    """One round of ``controlfeed worker`` (with ``--processes`` if given), its alerts
+    checked against the labels."""
+    tag = f"{run.tag}.cf{r}" if processes is None else f"{run.tag}.cfp{r}"
+    args = run.worker_args if processes is None else (*run.worker_args,
+                                                      f"--processes={processes}")  # fmt: skip
     own = run.settings.model_copy(
         update={
             "worker_group": f"{tag}-worker",
@@ -505,7 +518,7 @@ def _controlfeed(run: Run, r: int, label: str) -> Round:
 
     try:
         seconds, _ = _worker_run(own, run.expected.records, run.logs / f"{tag}.log",
-                                 args=run.worker_args, label=label, mark=mark)  # fmt: skip
+                                 args=args, label=label, mark=mark)  # fmt: skip
     except click.ClickException as e:
         raise _SystemFailedError(e.message) from None
     start, end = samples["start"], samples["done"]
@@ -527,11 +540,12 @@ def _rounds(run: Run, systems: Sequence[str], rounds: int) -> None:
         for system in order:
             label = f"round {r + 1}/{rounds} {system}"
             try:
-                result = (
-                    _controlfeed(run, r, label)
-                    if system == BASELINE
-                    else _peer(run, system, r, label)
-                )
+                if system == BASELINE:
+                    result = _controlfeed(run, r, label)
+                elif system == "controlfeed-processes":
+                    result = _controlfeed(run, r, label, run.processes)
+                else:
+                    result = _peer(run, system, r, label)
             except _SystemFailedError as e:
                 _err.print(f"[red]{system} failed in round {r + 1}:[/] {e}")
                 result = Round(check=f"FAILED: {str(e).splitlines()[0]}")
@@ -578,7 +592,9 @@ def _report(run: Run, systems: Sequence[str], rounds: int, started: datetime) ->
         broker = [r.broker_cpu_s / r.records * 1e6 for r in measured if r.broker_cpu_s is not None]
         checks = sorted({r.check for r in done})
         verdict = "[green]ok[/] " if ok else "[red]NO[/] "
-        args = " ".join(run.worker_args) if system == BASELINE else ""
+        args = " ".join(run.worker_args) if system.startswith(BASELINE) else ""
+        if system == "controlfeed-processes":
+            args = f"{args} --processes={run.processes}".strip()
         table.add_row(
             f"{system} {args}".strip(),
             f"{median:,.0f}" if measured else "-",
@@ -637,7 +653,11 @@ def _systems(value: str) -> tuple[str, ...]:
 @click.option("--worker-arg", "worker_args", multiple=True,
               help="An argument for `controlfeed worker` (repeatable), "
                    "e.g. --worker-arg=--processes=2.")  # fmt: skip
-def main(events: int, rounds: int, systems: str, worker_args: tuple[str, ...]) -> None:
+@click.option("--processes", type=click.IntRange(2, 64), default=2, show_default=True,
+              help="--processes of the controlfeed-processes system.")  # fmt: skip
+def main(
+    events: int, rounds: int, systems: str, worker_args: tuple[str, ...], processes: int
+) -> None:
     """controlfeed worker against plain consumers, Quix Streams and Faust on the same topics."""
     chosen = _systems(systems)
     signal.signal(signal.SIGTERM, _interrupt)  # like Ctrl-C: stop the apps, delete the topics
@@ -666,7 +686,8 @@ def main(events: int, rounds: int, systems: str, worker_args: tuple[str, ...]) -
                 raise click.ClickException(f"replay sent {sent:,} records of {expected.records:,}")
             logs = settings.data_dir / "peers" / tag
             logs.mkdir(parents=True)
-            run = Run(own, tag, expected, labels, workdir, logs, broker, quix, worker_args)
+            run = Run(own, tag, expected, labels, workdir, logs, broker, quix, worker_args,
+                      processes)  # fmt: skip
             _rounds(run, chosen, rounds)
             ok = _report(run, chosen, rounds, started)
             if ok:
