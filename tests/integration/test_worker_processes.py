@@ -75,6 +75,11 @@ def _by_process(page: str, name: str) -> dict[str, float]:
     return out
 
 
+def _two_processes(settings: Settings, tmp_path: Path) -> dict[str, str]:
+    """The environment of a worker of two processes, its data dir in ``tmp_path``."""
+    return {**worker_env(settings, tmp_path / "data"), "CONTROLFEED_WORKER_PROCESSES": "2"}
+
+
 def _alerts(settings: Settings) -> list[dict[str, object]]:
     return [json.loads(r[2]) for r in read_all(settings, settings.topic_alerts)]
 
@@ -83,8 +88,7 @@ def test_two_processes_raise_the_labelled_alerts_with_one_metrics_page(
     worker_settings: Settings, tmp_path: Path
 ) -> None:
     settings, log, labels = worker_settings, tmp_path / "worker.log", sample_labels()
-    key = uuid.uuid4().hex
-    env = {**worker_env(settings, tmp_path / "data"), "CONTROLFEED_WORKER_PROCESSES": "2"}
+    key, env = uuid.uuid4().hex, _two_processes(settings, tmp_path)
     worker = start_worker(settings, log, key, env=env)
     try:
         wait_ready(log, 60)
@@ -116,8 +120,7 @@ def test_a_killed_parent_takes_its_processes_and_a_restart_misses_no_alert(
     worker_settings: Settings, tmp_path: Path
 ) -> None:
     settings, log, labels = worker_settings, tmp_path / "worker.log", sample_labels()
-    key = uuid.uuid4().hex
-    env = {**worker_env(settings, tmp_path / "data"), "CONTROLFEED_WORKER_PROCESSES": "2"}
+    key, env = uuid.uuid4().hex, _two_processes(settings, tmp_path)
     worker = start_worker(settings, log, key, env=env)
     wait_ready(log, 60)  # before the feed: the kill must come mid-stream
     replay = subprocess.Popen(
