@@ -111,7 +111,7 @@ def run_processes(
     ``ControlfeedError`` when the metrics port cannot be served.
     """
     with tempfile.TemporaryDirectory(prefix="controlfeed-worker-") as folder:
-        children = _Children(Path(folder), processes)
+        children = _Children(Path(folder))
         registry = CollectorRegistry(auto_describe=False)
         registry.register(children)
         try:
@@ -186,14 +186,13 @@ def _die_with_parent() -> None:
 class _Children(Collector):
     """The child processes, and the collector that serves their pages as one."""
 
-    def __init__(self, folder: Path, count: int) -> None:
+    def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.count = count
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
         self.names: list[str] = []
 
     def __len__(self) -> int:
-        return self.count
+        return len(self.procs)
 
     def start(
         self,
