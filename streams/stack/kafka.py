@@ -188,7 +188,9 @@ class KafkaService(Service):
                 "-Dlog4j2.configurationFile=" + str(self.config_path.parent / "log4j2.xml"),
                 "-Dkafka.logs.dir=" + str(self.home / "logs"),
                 "kafka.tools.StorageTool", "format", "--ignore-formatted",
-                "-t", id_file.read_text().strip(), "-c", str(self.config_path),
+                # One argument: an id may begin with "-" (URL-safe base64), which argparse
+                # would take for an option after a separate "-t".
+                "--cluster-id=" + id_file.read_text().strip(), "-c", str(self.config_path),
             ],
             capture_output=True, text=True, check=False, timeout=120,
         )  # fmt: skip
