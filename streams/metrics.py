@@ -358,18 +358,20 @@ _last_seen: dict[str, float] = {}
 _event_children: dict[str, Any] = {}
 
 
-def record_event(feed: str, event_time: float) -> None:
-    """Count one valid event of ``feed`` with ``event_time`` (unix seconds).
+def record_event(feed: str, event_time: float, count: int = 1) -> None:
+    """Count ``count`` valid events of ``feed``, the latest at ``event_time`` (unix seconds).
 
-    Called by ingest for every record ``schemas.decode`` accepts, before
-    pseudonymisation. Raises ``ValueError`` for a feed outside ``FEEDS``.
+    Called by the ingest stage once per feed and batch, with what
+    ``Ingest.take_counts`` gathered (``schemas.decode`` accepted them): per
+    batch, since a Prometheus counter takes a lock per call. Raises nothing:
+    a feed outside ``FEEDS`` costs its sample and one error line.
     """
     child = _event_children.get(feed)
     if child is None:  # once per feed: the hot path is one dict lookup
         if _one_of(feed, FEEDS, "feed") is None:
             return
         child = _event_children[feed] = EVENTS.labels(feed=feed)
-    child.inc()
+    child.inc(count)
     if event_time > _last_seen.get(feed, float("-inf")):
         _last_seen[feed] = event_time
         LAST_EVENT_TIME.labels(feed=feed).set(event_time)

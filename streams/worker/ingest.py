@@ -8,14 +8,16 @@ and headers, pseudonymises scans with the HMAC key (raw ID and phone numbers
 go no further), routes each event to its engine partitions
 (``rules.route`` / ``rules.partition_for``) and broadcasts reference records.
 Markers (``Watermark``, ``Idle``) are built by ``markers`` and ``idle``.
-Pure Python; it never raises on bad input, and raises ``ValueError`` only for
-an empty key.
+Pure Python, no metrics of its own: it counts the valid events of each feed
+(``take_counts``) for the stage to export once per batch. It never raises on
+bad input, and raises ``ValueError`` only for an empty key.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from rules import RulesConfig, partition_for, route
 from schemas.clean import (
@@ -29,7 +31,6 @@ from schemas.clean import (
 )
 from schemas.decode import Rejected, decode
 from schemas.feeds import RiskArea, Venue
-from streams.metrics import record_event
 from streams.worker.deadletter import WRONG_TOPIC, dead_letter_headers
 from streams.worker.idleness import SourceTracker
 
@@ -41,9 +42,8 @@ def source_name(topic: str, partition: int) -> str:
     return f"{topic}/{partition}"
 
 
-@dataclass(frozen=True, slots=True)
-class RawRecord:
-    """One record as read from an input topic."""
+class RawRecord(NamedTuple):
+    """One record as read from an input topic (a tuple: made for every record read)."""
 
     topic: str
     """The input topic."""
@@ -73,9 +73,8 @@ class DeadLetterOut:
     """The original headers plus ``controlfeed.error.*``."""
 
 
-@dataclass(frozen=True, slots=True)
-class EngineOut:
-    """A record for one partition of the engine topic."""
+class EngineOut(NamedTuple):
+    """A record for one partition of the engine topic (a tuple: made for every copy)."""
 
     partition: int
     """The engine partition."""
@@ -112,6 +111,15 @@ class Ingest:
         self._config = config
         self._partitions = partitions
         self.tracker = tracker
+        self._counts: dict[str, int] = {}
+        self._latest: dict[str, datetime] = {}
+
+    def take_counts(self) -> dict[str, tuple[int, float]]:
+        """The valid events of each feed since the last call: (count, latest event time
+        in unix seconds). The ingest stage exports them once per batch (``record_event``)."""
+        out = {f: (n, self._latest[f].timestamp()) for f, n in self._counts.items()}
+        self._counts, self._latest = {}, {}
+        return out
 
     def handle(self, record: RawRecord, now: float) -> DeadLetterOut | list[EngineOut]:
         """The dead letter of ``record``, or the engine records it becomes."""
@@ -125,7 +133,11 @@ class Ingest:
                 record.headers, decoded.reason, record.topic, record.partition, record.offset
             )
             return DeadLetterOut(record.key, record.value, headers)
-        record_event(decoded.feed, decoded.event_time.timestamp())
+        feed, at = decoded.feed, decoded.event_time
+        self._counts[feed] = self._counts.get(feed, 0) + 1
+        latest = self._latest.get(feed)
+        if latest is None or at > latest:
+            self._latest[feed] = at
         clean = pseudonymise(decoded, self._key)
         out = self._revive(source, clean.event_time)
         stamp = 0.0 if record.timestamp is None else record.timestamp

@@ -114,3 +114,18 @@ def test_nothing_is_idle_before_the_first_record_of_any_source() -> None:
     assert tracker.idle_candidates(now=102.0) == ["cp/0", "cp/1"]
     assert tracker.is_caught_up("cp/0", 5, position=5)
     assert not tracker.is_caught_up("cp/0", 5, position=None)
+
+
+def test_valid_events_are_counted_per_feed_for_the_stage_to_export_once_per_batch() -> None:
+    ingest = _ingest()
+    for minute in (5, 2, 9):
+        ingest.handle(_raw("cp", checkpoint_scan("c1", minute * 60)), now=0.0)
+    ingest.handle(_raw("cp", b"{not json"), now=0.0)  # a dead letter is not an event
+    ingest.handle(_raw("ve", venue(0)), now=0.0)
+
+    counts = ingest.take_counts()
+
+    latest = checkpoint_scan("c1", 9 * 60)["event_time"]
+    assert counts["checkpoint_scan"] == (3, datetime.fromisoformat(str(latest)).timestamp())
+    assert counts["venue"][0] == 1 and set(counts) == {"checkpoint_scan", "venue"}
+    assert ingest.take_counts() == {}  # taken: the next batch starts from nothing
