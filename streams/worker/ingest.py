@@ -112,13 +112,23 @@ class Ingest:
         self._partitions = partitions
         self.tracker = tracker
         self._counts: dict[str, int] = {}
-        self._latest: dict[str, datetime] = {}
 
     def take_counts(self) -> dict[str, tuple[int, float]]:
-        """The valid events of each feed since the last call: (count, latest event time
-        in unix seconds). The ingest stage exports them once per batch (``record_event``)."""
-        out = {f: (n, self._latest[f].timestamp()) for f, n in self._counts.items()}
-        self._counts, self._latest = {}, {}
+        """The valid events of each feed since the last call: (count, the highest event
+        time of the feed's sources in unix seconds, from the tracker: comparing aware
+        datetimes per event cost more than the rest of the counting). The ingest stage
+        exports them once per batch (``record_event``)."""
+        latest: dict[str, datetime] = {}
+        for source, progress in self.tracker.sources.items():
+            feed, at = self._feed_of.get(source.rpartition("/")[0], ""), progress.max_time
+            if (
+                feed in self._counts
+                and at is not None
+                and (feed not in latest or at > latest[feed])
+            ):
+                latest[feed] = at
+        out = {f: (n, latest[f].timestamp()) for f, n in self._counts.items() if f in latest}
+        self._counts = {}
         return out
 
     def handle(self, record: RawRecord, now: float) -> DeadLetterOut | list[EngineOut]:
@@ -133,11 +143,7 @@ class Ingest:
                 record.headers, decoded.reason, record.topic, record.partition, record.offset
             )
             return DeadLetterOut(record.key, record.value, headers)
-        feed, at = decoded.feed, decoded.event_time
-        self._counts[feed] = self._counts.get(feed, 0) + 1
-        latest = self._latest.get(feed)
-        if latest is None or at > latest:
-            self._latest[feed] = at
+        self._counts[decoded.feed] = self._counts.get(decoded.feed, 0) + 1
         clean = pseudonymise(decoded, self._key)
         out = self._revive(source, clean.event_time)
         stamp = 0.0 if record.timestamp is None else record.timestamp
