@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from streams.alerts import alerts
+from streams.console import console
 from streams.demo import SAMPLE, DemoResult, run_demo
 from streams.exceptions import ControlfeedError
 from streams.query import query
@@ -182,6 +183,7 @@ def _print_demo(result: DemoResult) -> bool:
 
 # Commands that live in their own modules are registered here, one line each.
 cli.add_command(alerts)
+cli.add_command(console)
 cli.add_command(generate)
 cli.add_command(query)
 cli.add_command(replay)

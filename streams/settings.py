@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     """Output topic of alerts."""
     topic_dead_letter: str = "feeds.dead-letter"
     """Output topic of bad input, with the reason and source coordinates in headers."""
+    topic_alert_state: str = "alerts.state"
+    """Compacted topic of the alerts' handling (``schemas.alert_state``), keyed by
+    ``alert_id``: written by the console, followed by downstream systems and the sink."""
     topic_engine: str = "controlfeed.engine"
     """Internal topic from the worker's ingest stage to its rules engines (``docs/worker.md``)."""
     topic_partitions: int = Field(default=6, ge=1)
@@ -117,6 +120,17 @@ class Settings(BaseSettings):
     """File holding the pseudonym key (used when ``pseudonym_key`` is unset)."""
     rules_file: Path | None = None
     """TOML file of rule thresholds and places laid over ``rules/defaults.toml``."""
+
+    console_host: str = "127.0.0.1"
+    """Address ``controlfeed console`` listens on; anything but loopback needs TLS."""
+    console_port: int = Field(default=8080, ge=1, le=65535)
+    """Port of ``controlfeed console``."""
+    console_users_file: Path | None = None
+    """The console's users (JSON, argon2 hashes); default ``<data_dir>/console/users.json``."""
+    console_tls_cert: Path | None = None
+    """TLS certificate (PEM) of the console; with ``console_tls_key``, it serves HTTPS."""
+    console_tls_key: Path | None = None
+    """TLS private key (PEM) of the console."""
 
     data_dir: Path = PROJECT_ROOT / ".stack"
     """Data, logs and pid files of the local stack, one folder per service."""

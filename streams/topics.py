@@ -60,7 +60,7 @@ class TopicSpec:
     """One topic the pipeline needs, as ``declare_topics`` would create it."""
 
     role: str
-    """What the topic carries: a feed name, ``alerts`` or ``dead_letter``."""
+    """What the topic carries: a feed name, ``alerts``, ``alert_state`` or ``dead_letter``."""
     name: str
     """The topic name, from the settings."""
     partitions: int
@@ -102,8 +102,9 @@ class TopicState:
 
 def pipeline_topics(settings: Settings) -> list[TopicSpec]:
     """Every topic of the pipeline with the partitions, replication and configs it needs."""
-    compacted = {settings.topic_risk_areas, settings.topic_venues}
+    compacted = {settings.topic_risk_areas, settings.topic_venues, settings.topic_alert_state}
     roles = {**settings.feed_topics(), "alerts": settings.topic_alerts}
+    roles["alert_state"] = settings.topic_alert_state
     roles["dead_letter"] = settings.topic_dead_letter
     return [
         TopicSpec(

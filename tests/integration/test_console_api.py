@@ -1,0 +1,157 @@
+"""``controlfeed console``'s JSON API and stream against the real broker, over loopback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from streams.settings import Settings
+from tests.integration.console_support import (
+    ID_SHAPED,
+    PASSWORD,
+    PHONE_SHAPED,
+    Console,
+    add_users,
+    make_alert,
+    send_alerts,
+    wait_for,
+)
+
+
+@pytest.fixture
+def console(declared: Settings, tmp_path: Path) -> Iterator[Console]:
+    add_users(tmp_path / "users.json")
+    console = Console(declared, tmp_path)
+    console.start()
+    yield console
+    console.stop()
+    for body in console.responses:  # nothing the console answered holds an ID or a phone
+        assert not ID_SHAPED.search(body) and not PHONE_SHAPED.search(body), body[:300]
+
+
+def _total(client: httpx.Client, query: str = "") -> int:
+    return int(client.get(f"/api/alerts?{query}").json()["total"])
+
+
+def test_only_healthz_answers_without_a_login(console: Console) -> None:
+    anonymous = console.client()
+
+    assert anonymous.get("/healthz").json()["ok"] is True
+    for path in ("/api/alerts", "/api/stream", "/api/health", "/api/me"):
+        assert anonymous.get(path).status_code == 401, path
+    refused = anonymous.post("/api/alerts/" + "0" * 32 + "/actions", json={"action": "ack"})
+    assert refused.status_code == 401
+    wrong = anonymous.post("/api/login", json={"name": "op", "password": "not it at all"})
+    assert wrong.status_code == 401 and PASSWORD not in wrong.text
+    plain = {"content-type": "text/plain"}
+    form = anonymous.post("/api/login", content=b'{"name":"op"}', headers=plain)
+    assert form.status_code == 415  # a cross-site form cannot log anyone in
+
+
+def test_every_response_carries_the_security_headers(console: Console) -> None:
+    for path in ("/", "/healthz", "/api/alerts", "/static/console.js"):
+        headers = console.client().get(path).headers
+        assert "script-src 'self'" in headers["content-security-policy"], path
+        assert "unsafe-inline" not in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_alerts_are_listed_once_and_filtered(console: Console, declared: Settings) -> None:
+    alerts = [make_alert(1), make_alert(2, "no-code", "info"), make_alert(3, severity="critical")]
+    send_alerts(declared, alerts)
+    send_alerts(declared, alerts[:1])  # an alert record read twice is shown once
+    client = console.client("view")
+
+    wait_for(lambda: _total(client) == 3)
+
+    assert _total(client, "severity=critical") == 1
+    assert _total(client, "rule=fever") == 2
+    assert _total(client, "q=%23") == 3 and _total(client, "q=no-code") == 1
+    assert _total(client, "status=new") == 3 and _total(client, "status=resolved") == 0
+    page = client.get("/api/alerts?limit=2").json()
+    assert [a["alert_id"] for a in page["alerts"]] == [alerts[2].alert_id, alerts[1].alert_id]
+    assert client.get("/api/alerts?since=yesterday").status_code == 400
+
+
+def test_actions_change_the_shared_state_with_an_audit_trail(
+    console: Console, declared: Settings, tmp_path: Path
+) -> None:
+    alert = make_alert(1)
+    send_alerts(declared, [alert])
+    op, viewer = console.client("op"), console.client("view")
+    wait_for(lambda: _total(op) == 1)
+    path = f"/api/alerts/{alert.alert_id}/actions"
+
+    acked = op.post(path, json={"action": "ack", "version": 0})
+    assert acked.status_code == 200, acked.text
+    assert acked.json()["alert"]["status"] == "acknowledged"
+    assert op.post(path, json={"action": "ack", "version": 0}).status_code == 409  # stale click
+    assert op.post(path, json={"action": "ack"}).status_code == 400  # not from acknowledged
+    assert viewer.post(path, json={"action": "resolve"}).status_code == 403
+    no_token = console.client("op")
+    del no_token.headers["x-csrf-token"]
+    assert no_token.post(path, json={"action": "resolve"}).status_code == 403
+    phone = op.post(path, json={"action": "comment", "note": "call 13812345678"})
+    assert phone.status_code == 400  # notes never carry a phone or ID number
+    assert op.post(path, json={"action": "comment", "note": "sent a team"}).status_code == 200
+    assert op.post(path, json={"action": "resolve"}).status_code == 200
+
+    # A second console process reads the same state from the topic; so does a restart.
+    other = Console(declared, tmp_path)
+    other.start()
+    try:
+        detail = other.client("view").get(f"/api/alerts/{alert.alert_id}").json()
+    finally:
+        other.stop()
+    assert detail["alert"]["status"] == "resolved" and detail["alert"]["version"] == 3
+    trail = [(r["action"], r["actor"], r["status"], r["note"]) for r in detail["trail"]]
+    assert trail == [
+        ("ack", "op", "acknowledged", None),
+        ("comment", "op", "acknowledged", "sent a team"),
+        ("resolve", "op", "resolved", None),
+    ]
+    assert detail["rule_text"]["en"].startswith("A temperature of 37.3")
+
+
+def _events(response: httpx.Response, want: int) -> list[tuple[str, str, dict[str, object]]]:
+    """The first ``want`` alert or state events of a stream: (id, event, data)."""
+    out: list[tuple[str, str, dict[str, object]]] = []
+    fields: dict[str, str] = {}
+    for line in response.iter_lines():
+        if line:
+            name, _, value = line.partition(": ")
+            fields[name] = value
+            continue
+        if fields.get("event") in ("alert", "state"):
+            out.append((fields["id"], fields["event"], json.loads(fields["data"])))
+            if len(out) == want:
+                return out
+        fields = {}
+    return out
+
+
+def test_the_stream_resumes_with_nothing_missed_or_repeated(
+    console: Console, declared: Settings
+) -> None:
+    client = console.client("view")
+    start = client.get("/api/alerts").json()["stream_id"]
+    first = [make_alert(n) for n in range(3)]
+    send_alerts(declared, first)
+
+    with client.stream("GET", f"/api/stream?from={start}", timeout=15) as stream:
+        got = _events(stream, 3)
+    last_id = got[-1][0]
+    later = [make_alert(n) for n in range(3, 7)]
+    send_alerts(declared, later)  # while disconnected
+    wait_for(lambda: _total(client) == 7)
+    with client.stream("GET", "/api/stream", headers={"last-event-id": last_id}, timeout=15) as s:
+        resumed = _events(s, 4)
+
+    ids = [str(data["alert_id"]) for _, _, data in got + resumed]
+    assert ids == [a.alert_id for a in first + later]
+    with client.stream("GET", "/api/stream", headers={"last-event-id": "other.5"}) as s:
+        assert any(line == "event: reset" for line in s.iter_lines() if line)
