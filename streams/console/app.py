@@ -334,7 +334,7 @@ def make_app(
                     data = json.dumps(view, ensure_ascii=False, separators=(",", ":"))
                     yield f"id: {book.epoch}.{seq}\nevent: {change.kind}\ndata: {data}\n\n"
             now = time.monotonic()
-            if now >= next_ping:
+            if changes or now >= next_ping:  # the counts (title, favicon) follow every change
                 next_ping = now + _PING_S
                 data = json.dumps({"at": time.time(), "counts": book.counts(),
                                    "ready": book.ready.is_set()})  # fmt: skip
