@@ -9,7 +9,7 @@ setup: ## install what is missing: Debian packages, .venv, the Kafka release
 	@bash scripts/setup.sh
 
 demo: setup ## the main job: stack up, then the demo
-	@.venv/bin/controlfeed demo
+	@.venv/bin/controlfeed demo --console
 
 test: setup lint pytest ## the whole suite against the real services (what CI runs)
 

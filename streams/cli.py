@@ -21,6 +21,7 @@ from rich.table import Table
 
 from streams.alerts import alerts
 from streams.console import console
+from streams.console.command import serve
 from streams.demo import SAMPLE, DemoResult, run_demo
 from streams.exceptions import ControlfeedError
 from streams.query import query
@@ -120,8 +121,14 @@ def smoke(ctx: click.Context) -> None:
 
 
 @cli.command()
+@click.option(
+    "--console",
+    "with_console",
+    is_flag=True,
+    help="Then serve the operators' console on the run's alerts until Ctrl-C.",
+)
 @click.pass_context
-def demo(ctx: click.Context) -> None:
+def demo(ctx: click.Context, with_console: bool) -> None:
     """The main job: stack up, smoke pass, then the sample scenario through a worker."""
     settings = _settings(ctx)
     with _out.status("starting the stack (the first start fetches Kafka)..."):
@@ -132,12 +139,31 @@ def demo(ctx: click.Context) -> None:
         f"\n[bold]The sample scenario[/] ({SAMPLE.relative_to(PROJECT_ROOT)}) through a worker "
         "on topics of this run, with a throwaway pseudonym key (--demo-key)."
     )
-    with _out.status("worker running; replaying the sample and waiting for its alerts..."):
-        result = run_demo(settings)
-    ok = _print_demo(result) and ok
-    _out.print(_WATCH_LIVE.format(sample=SAMPLE), soft_wrap=True)
+    status = _out.status("worker running; replaying the sample and waiting for its alerts...")
+    shown: list[bool] = []
+
+    def report(result: DemoResult, run: Settings) -> None:
+        status.stop()
+        shown.append(_print_demo(result))
+        if with_console:
+            _out.print(_CONSOLE, soft_wrap=True)
+            users = run.data_dir / "console-users.json"
+            serve(run.model_copy(update={"console_users_file": users}), demo_login=True,
+                  say=lambda line: _out.print(f"[bold]{escape(line)}[/]"))  # fmt: skip
+            _out.print("console stopped; deleting the run's topics")
+
+    with status:
+        run_demo(settings, then=report)
+    ok = all(shown) and bool(shown) and ok
+    if not with_console:
+        _out.print(_WATCH_LIVE.format(sample=SAMPLE), soft_wrap=True)
     if not ok:
         sys.exit(1)
+
+
+_CONSOLE = """
+The operators' console on this run's alerts (Ctrl-C stops it and deletes the run's
+topics). Open the URL below and log in with the demo login:"""
 
 
 _WATCH_LIVE = """

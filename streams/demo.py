@@ -21,6 +21,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,10 +86,15 @@ def demo_settings(settings: Settings, run: str) -> Settings:
     return settings.model_copy(update=update)
 
 
-def run_demo(settings: Settings) -> DemoResult:
+def run_demo(
+    settings: Settings, then: Callable[[DemoResult, Settings], None] | None = None
+) -> DemoResult:
     """Worker up, sample replayed, alerts counted, worker stopped, topics deleted.
 
-    Raises ``ControlfeedError`` when the worker dies, is never ready, or replay fails.
+    ``then`` (``controlfeed demo --console``) is called with the result and the
+    run's settings after the worker stopped and before the topics go: the
+    console serves the run's alerts there until Ctrl-C. Raises
+    ``ControlfeedError`` when the worker dies, is never ready, or replay fails.
     """
     run = uuid.uuid4().hex[:8]
     home = settings.data_dir / "demo"
@@ -105,22 +111,27 @@ def run_demo(settings: Settings) -> DemoResult:
             cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
-        _wait_ready(worker, log, timeout=120)
-        before = _alert_count(settings)
-        replay = subprocess.run(
-            [*_CLI, "replay", "--no-progress", str(SAMPLE)], env=env, check=False
-        )
-        if replay.returncode != 0:
-            raise ControlfeedError("replaying the sample failed (see above)")
-        _wait_settled(settings, worker, log, above=before, timeout=180)
-        found = _distinct_alerts(settings)
-        _wait_stored(settings, worker, log, timeout=120)
+        try:
+            _wait_ready(worker, log, timeout=120)
+            before = _alert_count(settings)
+            replay = subprocess.run(
+                [*_CLI, "replay", "--no-progress", str(SAMPLE)], env=env, check=False
+            )
+            if replay.returncode != 0:
+                raise ControlfeedError("replaying the sample failed (see above)")
+            _wait_settled(settings, worker, log, above=before, timeout=180)
+            found = _distinct_alerts(settings)
+            _wait_stored(settings, worker, log, timeout=120)
+        finally:
+            terminate(worker)  # before counting: chDB is one process's store
+        stored, where = _stored(settings)
+        prefix = "" if settings.clickhouse_url else f"CONTROLFEED_DATA_DIR={home} "
+        result = DemoResult(found, _expected(), log, stored, _valid(), where, prefix)
+        if then is not None:
+            then(result, settings)
     finally:
-        terminate(worker)
         _delete_run_topics(settings, run)
-    stored, where = _stored(settings)
-    prefix = "" if settings.clickhouse_url else f"CONTROLFEED_DATA_DIR={home} "
-    return DemoResult(found, _expected(), log, stored, _valid(), where, prefix)
+    return result
 
 
 FEED_TABLES = {

@@ -13,12 +13,18 @@ operator whose password is printed once). Every refusal is a
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import os
 import secrets
+import signal
 import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 
 import click
 import uvicorn
@@ -32,7 +38,7 @@ from streams.settings import Settings
 from streams.topics import declare_topics
 from streams.worker.command import rules_config
 
-__all__ = ["console"]
+__all__ = ["console", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +92,21 @@ def console(ctx: click.Context, demo_login: bool, allow_plain_http: bool, loglev
     settings: Settings = ctx.obj
     logging.basicConfig(level=loglevel.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    serve(settings, demo_login=demo_login, allow_plain_http=allow_plain_http, loglevel=loglevel)
+
+
+def serve(
+    settings: Settings,
+    *,
+    demo_login: bool = False,
+    allow_plain_http: bool = False,
+    loglevel: str = "warning",
+    say: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the console until SIGINT or SIGTERM; called by ``controlfeed console`` and by
+    ``controlfeed demo --console``. ``say`` prints the URL and the demo login (default:
+    stderr). Raises ``ControlfeedError`` for every refusal (see the module docstring)."""
+    say = say or (lambda line: click.echo(line, err=True))
     tls = settings.console_tls_cert is not None and settings.console_tls_key is not None
     if not tls and not _loopback(settings.console_host) and not allow_plain_http:
         raise ControlfeedError(
@@ -114,10 +135,7 @@ def console(ctx: click.Context, demo_login: bool, allow_plain_http: bool, loglev
     app = make_app(settings, book, users, actions, config, _secret(settings), https=tls)
     scheme = "https" if tls else "http"
     url = f"{scheme}://{settings.console_host}:{settings.console_port}/"
-    click.echo(f"Console: {url}", err=True)
-    if password is not None:
-        click.echo(f"Demo login: demo / {password} (a throwaway operator)", err=True)
-    server = uvicorn.Server(
+    server = _Server(
         uvicorn.Config(
             app,
             host=settings.console_host,
@@ -129,6 +147,16 @@ def console(ctx: click.Context, demo_login: bool, allow_plain_http: bool, loglev
             timeout_graceful_shutdown=2,
         )
     )
+
+    def announce() -> None:  # once it listens and has read the topics: the URL then works
+        while not (server.started and book.ready.is_set()) and not server.should_exit:
+            time.sleep(0.05)
+        if server.started:
+            say(f"Console: {url}")
+            if password is not None:
+                say(f"Demo login: demo / {password} (a throwaway operator)")
+
+    threading.Thread(target=announce, daemon=True).start()
     try:
         server.run()
     finally:
@@ -139,6 +167,24 @@ def console(ctx: click.Context, demo_login: bool, allow_plain_http: bool, loglev
             f"the console could not listen on {settings.console_host}:{settings.console_port}",
             hint="Another program holds the port: set CONTROLFEED_CONSOLE_PORT to a free one.",
         )
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopped by SIGINT or SIGTERM without re-raising the signal after:
+    ``serve`` returns, so its caller cleans up (the demo deletes its topics)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        def stop(_signum: int, _frame: FrameType | None) -> None:
+            self.force_exit = self.should_exit  # a second Ctrl-C: at once
+            self.should_exit = True
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 @console.command("add-user")
