@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, Final
 
+from schemas.alert_state import AlertState
 from schemas.alerts import Alert
 from schemas.clean import CleanEvent
 from schemas.deadletter import DeadLetter
 from sinks.ddl import TABLES
-from sinks.rows import Row, alert_row, dead_letter_row, event_row
+from sinks.rows import Row, alert_action_row, alert_row, dead_letter_row, event_row
 from sinks.store import Store
 
 __all__ = ["DEFAULT_MAX_AGE", "DEFAULT_MAX_ROWS", "Batcher", "Block"]
@@ -96,6 +97,10 @@ class Batcher:
     def add_alert(self, alert: Alert) -> None:
         """Queue an alert."""
         self.add("alerts", alert_row(alert))
+
+    def add_alert_action(self, state: AlertState, partition: int, offset: int) -> None:
+        """Queue one record of the alert-state topic (an operator's action)."""
+        self.add("alert_actions", alert_action_row(state, partition, offset))
 
     def add_dead_letter(self, letter: DeadLetter) -> None:
         """Queue a dead letter (its payload is already redacted)."""

@@ -36,6 +36,7 @@ __all__ = [
     "REFERENCE_TABLES",
     "TABLES",
     "TIME_ZONE",
+    "alert_actions_statements",
     "create_statements",
 ]
 
@@ -145,6 +146,21 @@ COLUMNS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
         ("payload", "String"),
         ("payload_encoding", "String"),
     ),
+    "alert_actions": (
+        ("alert_id", "String"),
+        ("version", "UInt32"),
+        ("action_id", "String"),
+        ("schema_version", "UInt16"),
+        ("action", "String"),
+        ("status", "String"),
+        ("assignee", "String"),
+        ("actor", "String"),
+        ("at", _DT),
+        ("at_ms", "UInt16"),
+        ("note", "String"),
+        ("kafka_partition", "UInt32"),
+        ("kafka_offset", "UInt64"),
+    ),
 }
 """Every stored table's columns (name, ClickHouse type), in insert order."""
 
@@ -156,6 +172,7 @@ _LAYOUT: Final[dict[str, tuple[str, str]]] = {
     "venues": ("event_time", "venue_id, event_time, event_ms"),
     "alerts": ("event_time", "rule, grid, event_time, alert_id"),
     "dead_letters": ("time", "topic, partition, offset"),
+    "alert_actions": ("at", "alert_id, version, action_id"),
 }
 """Per table: the time column that names its day, and the sorting (and identity) key."""
 
@@ -168,6 +185,7 @@ EVENT_TABLES: Final[tuple[str, ...]] = (
     "patrol_events",
     "alerts",
     "dead_letters",
+    "alert_actions",
 )
 """Tables of events and their results, and so of retention (``sinks.retention``)."""
 
@@ -224,12 +242,35 @@ def _create_aggregate(name: str) -> tuple[str, str]:
     return table, view
 
 
+_V1_TABLES: Final = (
+    "checkpoint_scans",
+    "venue_scans",
+    "patrol_events",
+    "risk_areas",
+    "venues",
+    "alerts",
+    "dead_letters",
+)
+"""The tables of migration 1 (later ones add theirs)."""
+
+
 def create_statements() -> tuple[str, ...]:
-    """The statements of migration 1: every table, aggregate table and view.
+    """The statements of migration 1: its tables, the aggregate tables and views.
 
     Each is ``IF NOT EXISTS``, so a migration cut short by a crash can run again.
     """
-    statements = [_create_table(table) for table in TABLES]
+    statements = [_create_table(table) for table in _V1_TABLES]
     for name in AGGREGATES:
         statements.extend(_create_aggregate(name))
     return tuple(statements)
+
+
+def alert_actions_statements() -> tuple[str, ...]:
+    """The statement of migration 2: the console's alert actions (the audit trail).
+
+    One row per record of the alert-state topic (``schemas.alert_state``), with
+    its Kafka coordinates: two consoles acting on one version at once both
+    write, and the topic's first (lowest offset) is the one applied
+    (``streams.console.lifecycle``).
+    """
+    return (_create_table("alert_actions"),)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from sinks.ddl import MIGRATIONS_TABLE, create_statements
+from sinks.ddl import MIGRATIONS_TABLE, alert_actions_statements, create_statements
 from sinks.store import Store
 
 __all__ = ["MIGRATIONS", "Migration", "applied_versions", "migrate"]
@@ -41,6 +41,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "tables per feed, alerts, dead letters, per-minute aggregates",
         create_statements(),
     ),
+    Migration(2, "the console's alert actions (audit trail)", alert_actions_statements()),
 )
 """Every migration, in version order; append only."""
 

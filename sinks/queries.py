@@ -14,6 +14,7 @@ from typing import Final
 
 __all__ = [
     "ALERTS_PER_RULE_AND_GRID_TODAY",
+    "ALERT_TRAIL",
     "MEDICINE_CATEGORIES",
     "OPERATOR_QUERIES",
     "SCANS_PER_CHECKPOINT_PER_HOUR_TODAY",
@@ -41,6 +42,16 @@ WHERE toYYYYMMDD(minute) = toYYYYMMDD(now(), 'Asia/Shanghai')
 GROUP BY rule, grid
 ORDER BY alerts DESC, rule, grid"""
 """Alerts per rule and grid since midnight (``grid`` is ``''`` when unknown)."""
+
+ALERT_TRAIL: Final = """\
+SELECT version, action, actor, status, assignee, at, note
+FROM alert_actions FINAL
+WHERE alert_id = '{alert_id}'
+ORDER BY version, kafka_offset
+LIMIT 1 BY version"""
+"""One alert's audit trail (``.format(alert_id=...)``, 32 hex digits only): per version the
+record the alert-state topic holds first, which is the one every console applied (two
+consoles acting at once both write; ``streams.console.lifecycle``)."""
 
 SCANS_PER_CHECKPOINT_PER_HOUR_TODAY: Final = """\
 SELECT checkpoint_id, toStartOfHour(minute) AS hour, uniqExactMerge(scans) AS scans

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
+from schemas.alert_state import AlertState
 from schemas.alerts import Alert
 from schemas.clean import CleanCheckpointScan, CleanEvent, CleanVenueScan
 from schemas.deadletter import DeadLetter
@@ -22,6 +23,7 @@ from schemas.feeds import PatrolEvent, RiskArea, Venue
 __all__ = [
     "FEED_TABLES",
     "Row",
+    "alert_action_row",
     "alert_row",
     "checkpoint_scan_row",
     "dead_letter_row",
@@ -182,6 +184,25 @@ def alert_row(alert: Alert) -> Row:
         alert.person_key or "",
         alert.person_masked or "",
         alert.message,
+    )
+
+
+def alert_action_row(state: AlertState, partition: int, offset: int) -> Row:
+    """The ``alert_actions`` row of one alert-state record read at ``partition``/``offset``."""
+    return (
+        state.alert_id,
+        state.version,
+        state.action_id,
+        state.schema_version,
+        state.action,
+        state.status,
+        state.assignee or "",
+        state.actor,
+        _seconds(state.at),
+        _ms(state.at),
+        state.note or "",
+        partition,
+        offset,
     )
 
 

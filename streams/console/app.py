@@ -44,6 +44,7 @@ from rules import RulesConfig
 from schemas.alert_state import ACTIONS, AlertState, has_personal_data
 from streams.console.book import Book, Query
 from streams.console.explain import explain
+from streams.console.health import Health
 from streams.console.lifecycle import ActionRefused, decide
 from streams.console.users import Role, User, Users
 from streams.kafka.clients import producer
@@ -196,6 +197,7 @@ def make_app(
     https: bool = False,
 ) -> Starlette:
     """The console's ASGI app; ``secret`` signs the session cookies."""
+    pipeline_health = Health(settings)
 
     async def page(_request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"cache-control": "no-store"})
@@ -343,7 +345,29 @@ def make_app(
 
     @_needs("viewer")
     async def health(_request: Request) -> Response:
-        return JSONResponse({"console": {"ready": book.ready.is_set(), **book.counts()}})
+        pipeline = await asyncio.to_thread(pipeline_health.read)
+        return JSONResponse({"console": {"ready": book.ready.is_set(), **book.counts()},
+                             "worker": pipeline})  # fmt: skip
+
+    @_needs("viewer")
+    async def places(_request: Request) -> Response:
+        fixed = [
+            {"id": p.place_id, "name": p.name, "kind": p.kind, "lat": p.lat, "lon": p.lon,
+             "grid": p.grid, "key_site": p.key_site}
+            for p in config.places.values()
+        ]  # fmt: skip
+        venues = [
+            {"id": v.venue_id, "name": v.name, "kind": "venue", "type": v.type, "lat": v.lat,
+             "lon": v.lon, "grid": v.grid, "status": v.status}
+            for v in book.venues()
+        ]  # fmt: skip
+        open_alerts = book.open_by_place()
+        grids: dict[str, int] = {}
+        for n, _, grid in open_alerts.values():
+            if grid:
+                grids[grid] = grids.get(grid, 0) + n
+        alerts = {place: {"open": n, "critical": c} for place, (n, c, _) in open_alerts.items()}
+        return JSONResponse({"places": fixed + venues, "alerts": alerts, "grids": grids})
 
     routes = [
         Route("/", page),
@@ -356,6 +380,7 @@ def make_app(
         Route("/api/alerts/{alert_id:str}/actions", act, methods=["POST"]),
         Route("/api/stream", stream),
         Route("/api/health", health),
+        Route("/api/places", places),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [

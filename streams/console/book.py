@@ -25,6 +25,7 @@ from typing import Any, Final, Literal
 
 from schemas.alert_state import AlertState, Status
 from schemas.alerts import Alert
+from schemas.feeds import Venue
 from streams.console.lifecycle import States
 
 __all__ = ["Book", "Change", "Query"]
@@ -76,6 +77,7 @@ class Book:
         self._states = States()
         self._log: deque[Change] = deque(maxlen=_LOG)
         self._seq = 0
+        self._venues: dict[str, Venue] = {}
         self.ready = threading.Event()
         """Set once both topics were read to the ends they had when the console started."""
 
@@ -101,6 +103,34 @@ class Book:
             if applied:
                 self._note("state", record.alert_id)
             return applied
+
+    def add_venue(self, venue: Venue) -> bool:
+        """Take a record of the venue register (the map's venues); the newest per venue wins."""
+        with self._lock:
+            known = self._venues.get(venue.venue_id)
+            if known is not None and known.event_time > venue.event_time:
+                return False
+            self._venues[venue.venue_id] = venue
+            return True
+
+    def venues(self) -> list[Venue]:
+        """Every venue of the register as last read."""
+        with self._lock:
+            return list(self._venues.values())
+
+    def open_by_place(self) -> dict[str, tuple[int, int, str | None]]:
+        """Per place id (venue, checkpoint, site): (open alerts, critical ones, the grid)."""
+        with self._lock:
+            out: dict[str, tuple[int, int, str | None]] = {}
+            for alert in self._alerts.values():
+                if self._states.status(alert.alert_id) in ("resolved", "dismissed"):
+                    continue
+                place = alert.venue_id or alert.checkpoint_id or alert.site_id
+                if place is None:
+                    continue
+                n, critical, grid = out.get(place, (0, 0, alert.grid))
+                out[place] = (n + 1, critical + (alert.severity == "critical"), grid or alert.grid)
+            return out
 
     def _note(self, kind: Literal["alert", "state"], alert_id: str) -> None:
         self._seq += 1

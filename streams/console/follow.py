@@ -1,12 +1,13 @@
-"""The console's readers: the alerts topic and the alert-state topic into its ``Book``.
+"""The console's readers: the alerts, alert-state and venue topics into its ``Book``.
 
 Started by ``streams.console.command`` (one daemon thread per topic, made by
 ``Followers.start``). Each reader is assigned every partition of its topic
 from the beginning (no consumer group offsets: every console process reads
 everything, read_committed, so it sees each committed alert once) and keeps
 following. A record that is not an alert or a state is logged and skipped:
-the console shows what it can. The book's ``ready`` is set once both readers
-reached the ends their topics had when they started.
+the console shows what it can. The book's ``ready`` is set once every reader
+reached the end its topic had when it started. The venue register (a
+reference feed without personal data) gives the map its venues.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from schemas.alert_state import AlertState
 from schemas.alerts import Alert
+from schemas.feeds import Venue
 from streams.console.book import Book
 from streams.kafka.clients import consumer
 from streams.kafka.read import partitions_of
@@ -35,22 +37,25 @@ _POLL_S: Final = 0.1
 
 
 class Followers:
-    """The two reader threads of one console; see the module docstring."""
+    """The reader threads of one console; see the module docstring."""
 
     def __init__(self, settings: Settings, book: Book) -> None:
         self._settings = settings
         self._book = book
         self._stop = threading.Event()
-        self._caught_up = {"alerts": threading.Event(), "state": threading.Event()}
+        self._caught_up = {name: threading.Event() for name in ("alerts", "state", "venues")}
         self._threads: list[threading.Thread] = []
+        self._unreadable = 0
 
     def start(self) -> None:
-        """Start both readers; ``book.ready`` is set once both have caught up."""
+        """Start the readers; ``book.ready`` is set once all have caught up."""
         topics: list[tuple[str, str, Callable[[bytes], BaseModel], Callable[..., bool]]] = [
             ("alerts", self._settings.topic_alerts, Alert.model_validate_json,
              self._book.add_alert),
             ("state", self._settings.topic_alert_state, AlertState.model_validate_json,
              self._book.add_state),
+            ("venues", self._settings.topic_venues, Venue.model_validate_json,
+             self._book.add_venue),
         ]  # fmt: skip
         for name, topic, parse, add in topics:
             thread = threading.Thread(
@@ -138,8 +143,11 @@ class Followers:
         try:
             add(parse(msg.value() or b""))
         except ValidationError as err:
-            log.warning("console: %s[%s]@%s is not readable (%d errors); skipped",
-                        topic, msg.partition(), msg.offset(), err.error_count())  # fmt: skip
+            self._unreadable += 1
+            if self._unreadable == 1 or self._unreadable % 1000 == 0:
+                log.info("console: %s[%s]@%s is not readable (%d errors); skipped (%d so far: "
+                         "the feeds' bad input stays in the dead letters)", topic, msg.partition(),
+                         msg.offset(), err.error_count(), self._unreadable)  # fmt: skip
 
 
 def _at_end(msg: Message, ends: dict[int, int]) -> bool:

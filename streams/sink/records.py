@@ -13,6 +13,8 @@ that topic.
   partition 0's): only marked records are decoded and stored; the other
   copies and the markers are skipped by a header check.
 - Alerts topic: every ``Alert``.
+- Alert-state topic: every ``AlertState`` (the console's actions), with its
+  Kafka coordinates (the audit trail).
 - Dead-letter topic: the redacted ``DeadLetter`` (reason, source topic,
   partition and offset from the ``controlfeed.error.*`` headers, payload
   masked by ``schemas.identity.redact``); the raw value never reaches a row.
@@ -25,6 +27,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
+from schemas.alert_state import AlertState
 from schemas.alerts import Alert
 from schemas.clean import CleanEvent, EventRecord, ReferenceRecord, load_envelope
 from schemas.deadletter import DeadLetter
@@ -38,7 +41,7 @@ from streams.worker.deadletter import (
 )
 from streams.worker.wire import STORE_HEADER
 
-__all__ = ["alert_of", "dead_letter_of", "event_of"]
+__all__ = ["alert_of", "alert_state_of", "dead_letter_of", "event_of"]
 
 
 def event_of(value: bytes, headers: Iterable[tuple[str, bytes | None]] | None) -> CleanEvent | None:
@@ -70,6 +73,17 @@ def alert_of(value: bytes) -> Alert:
     except ValidationError as err:
         raise UnreadableRecordError(
             f"alerts record is not an alert ({err.error_count()} errors)"
+        ) from None
+
+
+def alert_state_of(value: bytes) -> AlertState:
+    """The state record of one alert-state-topic record (an operator's action).
+    Raises ``UnreadableRecordError``."""
+    try:
+        return AlertState.model_validate_json(value)
+    except ValidationError as err:
+        raise UnreadableRecordError(
+            f"alert-state record is not an alert state ({err.error_count()} errors)"
         ) from None
 
 

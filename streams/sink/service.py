@@ -1,9 +1,10 @@
-"""``SinkService``: the worker's storage stage, from three Kafka topics into the store.
+"""``SinkService``: the worker's storage stage, from four Kafka topics into the store.
 
 Run by the worker's runtime (``streams.worker.runtime``) on a thread of its
 own when ``settings.sink_enabled``; a ``streams.kafka.Stage`` like the ingest
 and engine stages. Its group is ``<worker_group>-sink``; it reads the engine
-topic, the alerts topic and the dead-letter topic with read_committed
+topic, the alerts topic, the dead-letter topic and the alert-state topic
+(the console's actions) with read_committed
 (``streams.sink.records`` says which records become which rows) into a
 ``sinks.Batcher``. ``docs/storage.md``, "The Kafka side", explains the
 design; in short:
@@ -78,7 +79,7 @@ from streams.metrics import (
 from streams.settings import Settings
 from streams.sink.backoff import Backoff
 from streams.sink.exceptions import UnreadableRecordError
-from streams.sink.records import alert_of, dead_letter_of, event_of
+from streams.sink.records import alert_of, alert_state_of, dead_letter_of, event_of
 
 __all__ = ["RETENTION_INTERVAL_S", "SinkService"]
 
@@ -157,13 +158,14 @@ class SinkService(Stage):
         *,
         open_store: Callable[[], Store] | None = None,
     ) -> None:
-        topics = (settings.topic_engine, settings.topic_alerts, settings.topic_dead_letter)
+        topics = (settings.topic_engine, settings.topic_alerts, settings.topic_dead_letter,
+                  settings.topic_alert_state)  # fmt: skip
         group = f"{settings.worker_group}-sink"
         super().__init__(settings, group, topics, f"{group}-{worker_id}", stop)
         self._open = open_store or partial(
             _open_configured, settings.clickhouse_url, settings.data_dir
         )
-        self._engine, self._alerts = topics[0], topics[1]
+        self._engine, self._alerts, self._states = topics[0], topics[1], topics[3]
         self._max_rows = settings.sink_batch_rows
         self._store: Store | None = None
         self._writer: BlockWriter | None = None
@@ -267,6 +269,8 @@ class SinkService(Stage):
                     self._batcher.add_event(event)
             elif topic == self._alerts:
                 self._batcher.add_alert(alert_of(value))
+            elif topic == self._states:
+                self._batcher.add_alert_action(alert_state_of(value), partition, offset)
             else:
                 kind, stamp = msg.timestamp()
                 self._batcher.add_dead_letter(

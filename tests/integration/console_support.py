@@ -61,8 +61,12 @@ def add_users(path: Path) -> None:
 class Console:
     """One ``controlfeed console`` process of a test."""
 
-    def __init__(self, settings: Settings, folder: Path, port: int | None = None) -> None:
+    def __init__(
+        self, settings: Settings, folder: Path, port: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
         self.settings = settings
+        self.env = env or {}
         self.folder = folder
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -78,6 +82,7 @@ class Console:
             "CONTROLFEED_CONSOLE_PORT": str(self.port),
             "CONTROLFEED_CONSOLE_USERS_FILE": str(self.folder / "users.json"),
             "CONTROLFEED_DATA_DIR": str(self.folder / "data"),
+            **self.env,
         }  # fmt: skip
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen([*CLI, "console", "--loglevel", "info"], cwd=PROJECT_ROOT,

@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from streams.demo import SAMPLE
 from streams.settings import Settings
+from streams.stack.process import terminate
+from streams.topics import declare_topics
 from tests.integration.console_support import (
     ID_SHAPED,
     PASSWORD,
@@ -25,6 +28,7 @@ from tests.integration.console_support import (
     make_alert,
     send_alerts,
 )
+from tests.integration.helpers import run_cli, start_worker, wait_ready, worker_env
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -69,7 +73,6 @@ def _login(browser: Browser, console: Console, user: str = "op", path: str = "/"
     page.click("#login-form button[type=submit]")
     expect(page.locator("#app")).to_be_visible()
     expect(page.locator("#login")).to_be_hidden()
-    expect(page.locator("#new-banner")).to_be_hidden()  # nothing new yet
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
     console.responses.extend(bodies)
     return page
@@ -83,6 +86,7 @@ def test_alerts_appear_live_and_an_ack_shows_in_another_browser_within_a_second(
     console: Console, declared: Settings, browser: Browser, shots: Path
 ) -> None:
     first, second = _login(browser, console), _login(browser, console, "view")
+    expect(first.locator("#new-banner")).to_be_hidden()  # nothing new yet
     hostile = make_alert(1, severity="critical",
                          message='<script>window.pwned=1</script><b>bold</b> fever')  # fmt: skip
     alerts = [hostile, make_alert(2), make_alert(3, "no-code", "info")]
@@ -155,3 +159,48 @@ def test_keyboard_triage_and_filters_in_the_url(
     expect(page.locator("#alerts tbody tr[data-id]")).to_have_count(1)
     expect(page.locator("select[name=status]")).to_have_value("resolved")
     page.context.close()
+
+
+def test_the_health_view_and_the_map_show_a_running_pipeline(
+    worker_settings: Settings, tmp_path: Path, browser: Browser, shots: Path
+) -> None:
+    declare_topics(worker_settings)
+    env = worker_env(worker_settings, tmp_path / "data")
+    worker = start_worker(worker_settings, tmp_path / "worker.log", env=env)
+    add_users(tmp_path / "users.json")
+    metrics = {"CONTROLFEED_METRICS_PORT": env["CONTROLFEED_METRICS_PORT"]}
+    console = Console(worker_settings, tmp_path, env=metrics)
+    try:
+        wait_ready(tmp_path / "worker.log", timeout=120)
+        console.start()
+        replay = run_cli("replay", "--no-progress", str(SAMPLE), settings=worker_settings)
+        assert replay.returncode == 0, replay.stderr
+        page = _login(browser, console)
+        page.wait_for_function(  # alerts in the list already, or behind the banner
+            "document.querySelector('#alerts tbody tr[data-id]') !== null"
+            " || !document.getElementById('new-banner').hidden", timeout=60_000)  # fmt: skip
+        if page.locator("#new-banner").is_visible():
+            page.click("#new-banner")
+        expect(page.locator("#alerts tbody tr[data-id]")).not_to_have_count(0)
+
+        page.click("#show-health")
+        rows = page.locator("#health tr[data-feed]")
+        expect(rows).to_have_count(5)
+        rate = page.locator('#health tr[data-feed="venue_scan"] td').nth(1)
+        expect(rate).not_to_have_text("…", timeout=15_000)  # a rate once two readings exist
+        page.screenshot(path=str(shots / "console-health.png"))
+        page.click("#show-health")
+        page.click("#show-map")
+        expect(page.locator("#map svg g.place")).not_to_have_count(0)
+        expect(page.locator("#map .alert-marker").first).to_be_visible()
+        page.screenshot(path=str(shots / "console-map.png"))
+        marked = page.locator("#map g.place:has(.alert-marker)").first
+        place = marked.get_attribute("data-place")
+        marked.click()
+        expect(page.locator("#search")).to_have_value(str(place))
+        page.context.close()
+        for body in console.responses:
+            assert not ID_SHAPED.search(body) and not PHONE_SHAPED.search(body)
+    finally:
+        console.stop()
+        terminate(worker)

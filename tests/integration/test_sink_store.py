@@ -23,7 +23,8 @@ from clickhouse_driver import Client
 
 from sinks import Batcher, Store, drop_old_partitions, migrate, open_store
 from sinks.ddl import COLUMNS, MIGRATIONS_TABLE
-from sinks.queries import OPERATOR_QUERIES
+from sinks.migrations import MIGRATIONS
+from sinks.queries import ALERT_TRAIL, OPERATOR_QUERIES
 from streams.cli import cli
 from streams.exceptions import ControlfeedError
 from streams.settings import Settings
@@ -87,6 +88,7 @@ def _fill(batcher: Batcher, at: datetime) -> Batcher:
     batcher.add_event(s.venue("v-pharmacy", "pharmacy", at))
     batcher.add_alert(s.alert("cp-1", at))
     batcher.add_dead_letter(s.dead_letter(7, at))
+    batcher.add_alert_action(s.alert_action(1, at), 0, 41)
     return batcher
 
 
@@ -107,12 +109,12 @@ def test_migrations_twice_change_nothing(store: Store) -> None:
     assert migrate(store) == []
 
     assert _schema(store) == before
-    assert _count(store, f"SELECT count() FROM {MIGRATIONS_TABLE}") == 1
+    assert _count(store, f"SELECT count() FROM {MIGRATIONS_TABLE}") == len(MIGRATIONS)
 
 
 def test_a_batch_stored_twice_leaves_no_visible_duplicate(store: Store) -> None:
     for _ in range(2):
-        assert _fill(Batcher(store), NOW).flush() == 8
+        assert _fill(Batcher(store), NOW).flush() == 9
 
     counts = {t: _count(store, f"SELECT count() FROM {t} FINAL") for t in COLUMNS}
     assert counts == {
@@ -123,8 +125,25 @@ def test_a_batch_stored_twice_leaves_no_visible_duplicate(store: Store) -> None:
         "venues": 1,
         "alerts": 1,
         "dead_letters": 1,
+        "alert_actions": 1,
     }
     assert _count(store, "SELECT count() FROM checkpoint_scans") >= 2
+
+
+def test_the_audit_trail_keeps_the_action_the_topic_applied(store: Store) -> None:
+    batcher = Batcher(store)
+    ack = s.alert_action(3, NOW).model_copy(update={"version": 1, "action_id": "a" * 32})
+    lost = {"action": "dismiss", "status": "dismissed", "action_id": "b" * 32}
+    late = ack.model_copy(update=lost)
+    resolve = ack.model_copy(update={"version": 2, "action": "resolve", "status": "resolved",
+                                     "action_id": "c" * 32})  # fmt: skip
+    for state, offset in ((ack, 10), (late, 11), (resolve, 12)):  # late lost the race
+        batcher.add_alert_action(state, 0, offset)
+    batcher.flush()
+
+    trail = store.query(ALERT_TRAIL.format(alert_id=ack.alert_id)).rows
+
+    assert [(row[1], row[3]) for row in trail] == [("ack", "acknowledged"), ("resolve", "resolved")]
 
 
 def test_per_minute_aggregates_stay_exact_when_a_batch_is_stored_twice(store: Store) -> None:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from schemas.alert_state import AlertState
 from schemas.alerts import Alert, alert_id
 from schemas.clean import CleanEvent, pseudonymise
 from schemas.deadletter import DeadLetter
@@ -193,3 +194,12 @@ class FakeStore:
 
     def close(self) -> None:
         pass
+
+
+def alert_action(n: int, at: datetime, note: str | None = "sent team 3") -> AlertState:
+    """An operator's action on an alert, as the console writes it to the alert-state topic."""
+    return AlertState(
+        alert_id=f"{n:032x}", version=1 + n % 3, status="acknowledged", action="ack",
+        action_id=f"{n + 7:032x}", actor="li.wei", at=at, note=note,
+        assignee=None if n % 2 else "zhang.san",
+    )  # fmt: skip

@@ -115,6 +115,7 @@ def _sample_rows() -> dict[str, list[Row]]:
         batcher.add_event(samples.venue(f"v-{i}", "pharmacy", when))
         batcher.add_alert(samples.alert(f"ev-{i}", when, grid=None if i % 2 else "qingjiang-3"))
         batcher.add_dead_letter(samples.dead_letter(i, when))
+        batcher.add_alert_action(samples.alert_action(i, when, None if i % 3 else "é"), i % 2, i)
     batcher.add_event(samples.risk_area(at))
     return {
         table: [tuple(row) for row in zip(*columns, strict=True)]

@@ -38,6 +38,12 @@ const TEXT = {
     bulkWill: (n, a) => `将对 ${n} 条告警执行「${a}」`, undo: "撤销", undone: "已撤销",
     checked: (n) => `已选 ${n} 条：按 A 全部确认，R 全部处置，Esc 取消`,
     unackedCritical: (n) => `${n} 条严重告警未确认`, total: (n) => `共 ${n} 条`,
+    health: "运行状态", map: "地图", feed: "数据源", perSecond: "每秒", lastEvent: "最新事件",
+    behind: "滞后", silentFlag: "数据源中断", workerDown: "无法连接处理程序", lag: "积压",
+    deadLetters: "异常数据", sink: "入库", pending: "待写入", paused: "已暂停", errors: "错误",
+    feed_checkpoint_scan: "卡口扫码", feed_venue_scan: "场所扫码", feed_patrol_event: "巡逻",
+    feed_risk_area: "风险地区", feed_venue: "场所登记", yes: "是", no: "否",
+    mapNote: "示意图：按配置的坐标绘制，非实际地图。", alertsHere: (n) => `${n} 条告警`,
     failed: "操作失败：", done: "已完成", loginFailed: "用户名或密码错误",
     helpKeys: [["j / k", "下一条 / 上一条"], ["a", "确认"], ["r", "处置完毕"], ["d", "忽略"],
       ["c", "备注"], ["x", "选中（批量）"], ["A / R", "批量确认 / 批量处置"], ["n", "显示新告警"],
@@ -62,6 +68,15 @@ const TEXT = {
     selectOne: "Select an alert", bulkWill: (n, a) => `${a}: ${n} alerts`, undo: "Undo",
     undone: "Undone", checked: (n) => `${n} selected: A acknowledges all, R resolves all, Esc clears`,
     unackedCritical: (n) => `${n} critical unacknowledged`, total: (n) => `${n} alerts`,
+    health: "Pipeline health", map: "Map", feed: "Feed", perSecond: "per s",
+    lastEvent: "Newest event", behind: "Behind", silentFlag: "A feed went silent",
+    workerDown: "Worker unreachable", lag: "Lag", deadLetters: "Dead letters", sink: "Sink",
+    pending: "pending rows", paused: "paused", errors: "errors",
+    feed_checkpoint_scan: "checkpoint scans", feed_venue_scan: "venue scans",
+    feed_patrol_event: "patrol events", feed_risk_area: "risk areas", feed_venue: "venues",
+    yes: "yes", no: "no",
+    mapNote: "A sketch drawn from the configured coordinates, not a survey map.",
+    alertsHere: (n) => `${n} alert${n === 1 ? "" : "s"}`,
     failed: "Failed: ", done: "Done", loginFailed: "Wrong user name or password",
     helpKeys: [["j / k", "next / previous"], ["a", "acknowledge"], ["r", "resolve"],
       ["d", "dismiss"], ["c", "comment"], ["x", "select for a bulk action"],
@@ -450,6 +465,109 @@ function onKey(e) {
   if (handler && !e.ctrlKey && !e.metaKey && !e.altKey) { e.preventDefault(); handler(); }
 }
 
+// ------------------------------------------------------------------ pipeline health
+
+const ago = (s) => (s == null ? "—" : s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
+
+async function refreshHealth() {
+  let data;
+  try { data = await api("/api/health"); } catch { return; }
+  const w = data.worker;
+  const flag = $("#health-flag");
+  const silent = w.reachable ? w.feeds.filter((f) => f.silent && f.feed !== "risk_area" && f.feed !== "venue") : [];
+  flag.hidden = w.reachable && silent.length === 0;
+  flag.textContent = w.reachable ? `${t("silentFlag")}: ${silent.map((f) => t(`feed_${f.feed}`)).join(", ")}` : t("workerDown");
+  const panel = $("#health");
+  if (panel.hidden) return;
+  if (!w.reachable) {
+    panel.replaceChildren(el("p", { class: "bad" }, `${t("workerDown")}: ${w.url} (${w.reason})`));
+    return;
+  }
+  const feeds = el("table", {}, el("thead", {}, el("tr", {}, ...[t("feed"), t("perSecond"), t("lastEvent"), t("behind")].map((h) => el("th", {}, h)))),
+    el("tbody", {}, ...w.feeds.map((f) => el("tr", { dataset: { feed: f.feed } },
+      el("td", {}, t(`feed_${f.feed}`)),
+      el("td", {}, f.per_second == null ? "…" : f.per_second.toFixed(1)),
+      el("td", {}, f.last_event_time ? fmtTime(f.last_event_time * 1000) : "—"),
+      el("td", { class: f.silent ? "bad" : "" }, ago(f.behind_s))))));
+  const pairs = (title, obj) => el("div", {}, el("h3", {}, title),
+    el("table", {}, el("tbody", {}, ...Object.entries(obj).map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, Math.round(v)))))));
+  panel.replaceChildren(el("div", {}, el("h3", {}, t("health")), feeds), pairs(t("lag"), w.lag),
+    pairs(t("deadLetters"), w.dead_letters),
+    el("div", {}, el("h3", {}, t("sink")), el("p", {}, `${t("pending")}: ${w.sink.pending_rows} · ${t("paused")}: ${t(w.sink.paused ? "yes" : "no")} · ${t("errors")}: ${w.sink.errors}`)));
+}
+
+// ------------------------------------------------------------------ the map
+
+const SVG = "http://www.w3.org/2000/svg";
+const svg = (tag, attrs = {}, ...children) => {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  for (const child of children) node.append(child instanceof Node ? child : String(child));
+  return node;
+};
+
+function hull(points) {  // convex hull (monotone chain) of [x, y] points
+  const p = [...points].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  if (p.length < 3) return p;
+  const cross = (o, a, b) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+  const lower = [], upper = [];
+  for (const q of p) { while (lower.length >= 2 && cross(lower.at(-2), lower.at(-1), q) <= 0) lower.pop(); lower.push(q); }
+  for (const q of p.reverse()) { while (upper.length >= 2 && cross(upper.at(-2), upper.at(-1), q) <= 0) upper.pop(); upper.push(q); }
+  return [...lower.slice(0, -1), ...upper.slice(0, -1)];
+}
+
+async function refreshMap() {
+  const box = $("#map");
+  if (box.hidden) return;
+  let data;
+  try { data = await api("/api/places"); } catch { return; }
+  const places = data.places.filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lon));
+  if (!places.length) { box.replaceChildren(el("p", { class: "muted" }, t("empty"))); return; }
+  const lats = places.map((p) => p.lat), lons = places.map((p) => p.lon);
+  const [minLat, maxLat, minLon, maxLon] = [Math.min(...lats), Math.max(...lats), Math.min(...lons), Math.max(...lons)];
+  const k = Math.cos(((minLat + maxLat) / 2) * Math.PI / 180);
+  const W = 1000, H = 400, pad = 30;
+  const sx = (W - 2 * pad) / Math.max(1e-6, (maxLon - minLon) * k), sy = (H - 2 * pad) / Math.max(1e-6, maxLat - minLat);
+  const s = Math.min(sx, sy);
+  const xy = (p) => [pad + (p.lon - minLon) * k * s, H - pad - (p.lat - minLat) * s];
+  const layers = [];
+  const byGrid = new Map();
+  for (const p of places) if (p.grid) { if (!byGrid.has(p.grid)) byGrid.set(p.grid, []); byGrid.get(p.grid).push(xy(p)); }
+  for (const [grid, pts] of byGrid) {
+    const h = hull(pts);
+    const cx = pts.reduce((a, q) => a + q[0], 0) / pts.length, cy = pts.reduce((a, q) => a + q[1], 0) / pts.length;
+    const count = data.grids[grid] || 0;
+    layers.push(svg("g", { "data-grid": grid },
+      h.length >= 3 ? svg("polygon", { points: h.map((q) => q.join(",")).join(" "), fill: count ? "#fed7d7" : "#e2e8f0", stroke: "#a0aec0", "fill-opacity": "0.6" }) : svg("g"),
+      svg("title", {}, `${grid}: ${t("alertsHere", count)}`),
+      count ? svg("text", { x: cx, y: cy, "text-anchor": "middle", class: "grid-count", fill: "#9b2c2c" }, `${grid} · ${count}`) : svg("g")));
+  }
+  for (const p of places) {
+    const [x, y] = xy(p);
+    const alert = data.alerts[p.id];
+    const title = svg("title", {}, `${p.name} (${p.id})${alert ? ` · ${t("alertsHere", alert.open)}` : ""}`);
+    const mark = p.kind === "checkpoint" ? svg("rect", { x: x - 6, y: y - 6, width: 12, height: 12, fill: "#2b6cb0" })
+      : p.kind === "site" ? svg("polygon", { points: `${x},${y - 8} ${x - 7},${y + 6} ${x + 7},${y + 6}`, fill: "#2f855a" })
+      : svg("circle", { cx: x, cy: y, r: 2.5, fill: p.status === "closed" ? "#718096" : "#805ad5" });
+    const g = svg("g", { "data-place": p.id, class: "place" }, mark, title);
+    if (p.kind !== "venue") g.append(svg("text", { x: x + 9, y: y + 4, "font-size": "11" }, p.name.split(" ")[0]));
+    if (alert) {
+      g.append(svg("circle", { cx: x, cy: y, r: 8 + Math.min(10, alert.open * 2), fill: "none", stroke: alert.critical ? "#c53030" : "#dd6b20", "stroke-width": "3", class: "alert-marker" }));
+      g.addEventListener("click", () => { $("#search").value = p.id; filtersToUrl(); loadList(); });
+      g.style.cursor = "pointer";
+    }
+    layers.push(g);
+  }
+  box.replaceChildren(svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": t("map") }, ...layers), el("p", { class: "muted" }, t("mapNote")));
+}
+
+function toggle(button, section, then) {
+  const open = section.hidden;
+  section.hidden = !open;
+  button.setAttribute("aria-pressed", String(open));
+  if (open && then) then();
+}
+
 // ------------------------------------------------------------------ start
 
 async function start() {
@@ -468,6 +586,8 @@ async function start() {
   $("#whoami").textContent = `${state.user} (${state.role})`;
   state.streamId = await loadList();
   connect();
+  refreshHealth();
+  setInterval(() => { refreshHealth(); refreshMap(); }, 5000);
 }
 
 $("#login-form").addEventListener("submit", async (e) => {
@@ -483,6 +603,8 @@ $("#logout").addEventListener("click", async () => { await api("/api/logout", { 
 $("#filters").addEventListener("input", () => { filtersToUrl(); loadList(); });
 $("#filters").addEventListener("submit", (e) => e.preventDefault());
 $("#new-banner").addEventListener("click", showPending);
+$("#show-health").addEventListener("click", (e) => toggle(e.target, $("#health"), refreshHealth));
+$("#show-map").addEventListener("click", (e) => toggle(e.target, $("#map"), refreshMap));
 $("#lang").addEventListener("click", () => {
   state.lang = state.lang === "zh" ? "en" : "zh";
   localStorage.setItem("controlfeed.lang", state.lang);
