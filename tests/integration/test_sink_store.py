@@ -172,6 +172,7 @@ def test_retention_drops_an_old_day_and_keeps_the_current_one(store: Store) -> N
         "patrol_events",
         "alerts",
         "dead_letters",
+        "alert_actions",
         "checkpoint_scans_per_minute",
         "venue_scans_per_minute",
         "alerts_per_minute",
