@@ -43,6 +43,7 @@ from starlette.types import Message as AsgiMessage
 from rules import RulesConfig
 from schemas.alert_state import ACTIONS, AlertState, has_personal_data
 from streams.console.book import Book, Query
+from streams.console.evidence import Evidence
 from streams.console.explain import explain
 from streams.console.health import Health
 from streams.console.lifecycle import ActionRefused, decide
@@ -198,6 +199,7 @@ def make_app(
 ) -> Starlette:
     """The console's ASGI app; ``secret`` signs the session cookies."""
     pipeline_health = Health(settings)
+    evidence = Evidence(settings)
 
     async def page(_request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"cache-control": "no-store"})
@@ -261,10 +263,9 @@ def make_app(
             return _error(404, "no such alert in this console (older ones are in ClickHouse)")
         trail = [r.model_dump(mode="json") for r in book.trail(alert_id)]
         rule_text = explain(view["rule"], config)
+        events, note = await asyncio.to_thread(evidence.find, view["evidence"])
         return JSONResponse({"alert": view, "trail": trail, "rule_text": rule_text,
-                             "evidence": None,
-                             "evidence_note": "evidence events are read from ClickHouse; "
-                                              "not available in this console yet"})  # fmt: skip
+                             "evidence": events, "evidence_note": note})  # fmt: skip
 
     @_needs("operator", change=True)
     async def act(request: Request) -> Response:

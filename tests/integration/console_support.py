@@ -82,6 +82,7 @@ class Console:
             "CONTROLFEED_CONSOLE_PORT": str(self.port),
             "CONTROLFEED_CONSOLE_USERS_FILE": str(self.folder / "users.json"),
             "CONTROLFEED_DATA_DIR": str(self.folder / "data"),
+            "CONTROLFEED_CLICKHOUSE_URL": "",  # no evidence store unless a test gives one
             **self.env,
         }  # fmt: skip
         with self.log.open("ab") as out:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
+from sinks import Batcher, migrate, open_store
 from streams.settings import Settings
 from tests.integration.console_support import (
     ID_SHAPED,
@@ -20,6 +22,7 @@ from tests.integration.console_support import (
     send_alerts,
     wait_for,
 )
+from tests.unit import sink_samples as samples
 
 
 @pytest.fixture
@@ -155,3 +158,50 @@ def test_the_stream_resumes_with_nothing_missed_or_repeated(
     assert ids == [a.alert_id for a in first + later]
     with client.stream("GET", "/api/stream", headers={"last-event-id": "other.5"}) as s:
         assert any(line == "event: reset" for line in s.iter_lines() if line)
+
+
+def test_the_detail_shows_the_evidence_events_stored_in_clickhouse_masked(
+    declared: Settings, tmp_path: Path, ch_database: str, settings: Settings
+) -> None:
+    url = f"clickhouse://127.0.0.1:{settings.clickhouse_tcp_port}/{ch_database}"
+    store = open_store(url, tmp_path / "chdb")
+    migrate(store)
+    at = datetime(2022, 10, 14, 9, 30, tzinfo=samples.CST)
+    batcher = Batcher(store)
+    batcher.add_event(samples.checkpoint_scan("ev-000001", at))
+    batcher.add_event(samples.checkpoint_scan("ev-other", at))
+    batcher.flush()
+    store.close()
+    add_users(tmp_path / "users.json")
+    alert, bare = make_alert(1), make_alert(2)  # evidence ev-000001, and ev-000002 not stored
+    send_alerts(declared, [alert, bare])
+    console = Console(declared, tmp_path, env={"CONTROLFEED_CLICKHOUSE_URL": url})
+    console.start()
+    try:
+        client = console.client("view")
+        wait_for(lambda: _total(client) == 2)
+        found = client.get(f"/api/alerts/{alert.alert_id}").json()
+        missing = client.get(f"/api/alerts/{bare.alert_id}").json()
+    finally:
+        console.stop()
+
+    assert [e["event_id"] for e in found["evidence"]] == ["ev-000001"]
+    event = found["evidence"][0]
+    assert event["table"] == "checkpoint_scans" and event["person_masked"].count("*") == 15
+    assert missing["evidence"] == [] and "1 not stored yet" in missing["evidence_note"]
+    assert url not in json.dumps(found)
+    for body in console.responses:
+        assert not ID_SHAPED.search(body) and not PHONE_SHAPED.search(body), body[:300]
+
+
+def test_without_a_clickhouse_server_the_detail_says_where_evidence_lives(
+    console: Console, declared: Settings
+) -> None:
+    alert = make_alert(1)
+    send_alerts(declared, [alert])
+    client = console.client("view")
+    wait_for(lambda: _total(client) == 1)
+
+    detail = client.get(f"/api/alerts/{alert.alert_id}").json()
+
+    assert detail["evidence"] is None and "CONTROLFEED_CLICKHOUSE_URL" in detail["evidence_note"]

@@ -306,7 +306,16 @@ async function loadDetail(id) {
   renderDetail(data);
 }
 
-function renderDetail({ alert: a, trail, rule_text: ruleText, evidence_note: evidenceNote }) {
+function evidenceList(events) {
+  if (!events || !events.length) return "";
+  const fields = ["checkpoint_id", "venue_id", "unit_id", "kind", "direction", "role", "person_masked",
+    "phone_masked", "temperature_c", "health_code", "incident_type"];
+  return el("ul", { class: "evidence" }, ...events.map((e) => el("li", { dataset: { event: e.event_id } },
+    `${fmtTime(e.event_time)} · ${e.event_id} · ` +
+    fields.filter((f) => e[f] !== undefined && e[f] !== null && e[f] !== "").map((f) => f === "temperature_c" ? `${e[f]} °C` : e[f]).join(" · "))));
+}
+
+function renderDetail({ alert: a, trail, rule_text: ruleText, evidence, evidence_note: evidenceNote }) {
   const pane = $("#detail");
   const can = state.role === "operator" || state.role === "admin";
   const button = (action, key) => el("button", { type: "button", dataset: { action },
@@ -336,6 +345,8 @@ function renderDetail({ alert: a, trail, rule_text: ruleText, evidence_note: evi
     el("ol", { class: "trail" }, ...trail.map((r) => el("li", {},
       `${fmtTime(r.at)} · ${r.actor} · ${t(r.action) || r.action} → ${t(`st_${r.status}`)}`,
       r.note ? el("div", {}, r.note) : ""))),
+    el("h3", {}, t("evidence")),
+    evidenceList(evidence),
     el("p", { class: "muted" }, evidenceNote || ""),
   );
 }
