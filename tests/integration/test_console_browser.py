@@ -176,9 +176,9 @@ def test_the_health_view_and_the_map_show_a_running_pipeline(
         replay = run_cli("replay", "--no-progress", str(SAMPLE), settings=worker_settings)
         assert replay.returncode == 0, replay.stderr
         page = _login(browser, console)
-        page.wait_for_function(  # alerts in the list already, or behind the banner
-            "document.querySelector('#alerts tbody tr[data-id]') !== null"
-            " || !document.getElementById('new-banner').hidden", timeout=60_000)  # fmt: skip
+        # Alerts in the list already, or behind the banner (a locator: the CSP forbids eval).
+        arrived = page.locator("#alerts tbody tr[data-id], #new-banner:not([hidden])").first
+        expect(arrived).to_be_visible(timeout=60_000)
         if page.locator("#new-banner").is_visible():
             page.click("#new-banner")
         expect(page.locator("#alerts tbody tr[data-id]")).not_to_have_count(0)

@@ -30,7 +30,7 @@ const TEXT = {
     close: "关闭", stale: "实时连接中断，正在重连……列表可能不是最新的。",
     sev_critical: "严重", sev_warning: "警告", sev_info: "提示",
     st_new: "新", st_acknowledged: "已确认", st_assigned: "已指派", st_resolved: "已处置",
-    st_dismissed: "已忽略", newAlerts: (n) => `有 ${n} 条新告警，点击或按 n 显示`,
+    st_dismissed: "已忽略", more: (n) => `还有 ${n} 条，显示更多`, newAlerts: (n) => `有 ${n} 条新告警，点击或按 n 显示`,
     live: "实时", connecting: "连接中", staleShort: "已中断",
     ack: "确认", assign: "指派", comment: "备注", resolve: "处置完毕", dismiss: "忽略",
     reopen: "重新打开", trail: "处置记录", evidence: "证据事件", assignee: "指派给",
@@ -59,7 +59,7 @@ const TEXT = {
     stale: "The live stream dropped; reconnecting… the list may be out of date.",
     sev_critical: "critical", sev_warning: "warning", sev_info: "info",
     st_new: "new", st_acknowledged: "acknowledged", st_assigned: "assigned",
-    st_resolved: "resolved", st_dismissed: "dismissed",
+    st_resolved: "resolved", st_dismissed: "dismissed", more: (n) => `${n} more: show them`,
     newAlerts: (n) => `${n} new alert${n === 1 ? "" : "s"}: click or press n to show`,
     live: "live", connecting: "connecting", staleShort: "stale",
     ack: "Acknowledge", assign: "Assign", comment: "Comment", resolve: "Resolve",
@@ -100,7 +100,7 @@ const el = (tag, props = {}, ...children) => {
 
 const state = {
   user: null, role: null, csrf: null, lang: localStorage.getItem("controlfeed.lang") || "zh",
-  alerts: new Map(), order: [], pending: [], selected: null, checked: new Set(),
+  alerts: new Map(), order: [], pending: [], selected: null, checked: new Set(), shown: 0,
   streamId: null, source: null, lastMessage: 0, counts: null, sound: null, detailSeq: 0,
 };
 
@@ -190,6 +190,9 @@ async function loadList() {
   state.alerts = new Map(data.alerts.map((a) => [a.alert_id, a]));
   state.order = data.alerts.map((a) => a.alert_id);
   state.pending = [];
+  state.shown = 0;
+  state.total = data.total;
+  state.loaded = data.alerts.length;
   state.counts = data.counts;
   if (state.selected && !state.alerts.has(state.selected)) state.selected = null;
   renderList();
@@ -215,15 +218,18 @@ function row(a) {
   return tr;
 }
 
+const PAGE = 500;  // rows in the page at a time: the DOM stays small with 10,000 alerts
+
 function renderList() {
   const body = $("#alerts tbody");
   const group = $("#filters").elements.group.value;
   const rows = [];
+  const shown = state.order.slice(0, state.shown || PAGE);
   if (!group) {
-    for (const id of state.order) rows.push(row(state.alerts.get(id)));
+    for (const id of shown) rows.push(row(state.alerts.get(id)));
   } else {
     const groups = new Map();
-    for (const id of state.order) {
+    for (const id of shown) {
       const a = state.alerts.get(id);
       const key = group === "rule" ? ruleName(a.rule) : (place(a) || "—");
       if (!groups.has(key)) groups.set(key, []);
@@ -234,10 +240,32 @@ function renderList() {
       for (const a of items) rows.push(row(a));
     }
   }
+  const more = (state.order.length - shown.length) + Math.max(0, (state.total || 0) - (state.loaded || 0));
+  if (more > 0) {
+    rows.push(el("tr", { class: "more" }, el("td", { colspan: "9" },
+      el("button", { type: "button", id: "more", onclick: showMore }, t("more", more)))));
+  }
   body.replaceChildren(...rows);
   $("#empty").hidden = state.order.length > 0;
   renderBanner();
   renderBulk();
+}
+
+async function showMore() {
+  // Older alerts: from memory first, then the next page of the server's newest-first list
+  // (new alerts only push it down, so the next offset overlaps, never skips; known ones drop).
+  if ((state.shown || PAGE) >= state.order.length && state.loaded < state.total) {
+    const data = await api(`/api/alerts?${apiQuery()}&offset=${state.loaded}`);
+    state.loaded += data.alerts.length;
+    state.total = data.total;
+    for (const a of data.alerts) {
+      if (state.alerts.has(a.alert_id)) continue;
+      state.alerts.set(a.alert_id, a);
+      state.order.push(a.alert_id);
+    }
+  }
+  state.shown = (state.shown || PAGE) + PAGE;
+  renderList();
 }
 
 function updateRow(id) {
