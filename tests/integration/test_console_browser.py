@@ -204,3 +204,33 @@ def test_the_health_view_and_the_map_show_a_running_pipeline(
     finally:
         console.stop()
         terminate(worker)
+
+
+def test_bulk_actions_wait_for_their_undo_and_sound_is_armed_by_a_click(
+    console: Console, declared: Settings, browser: Browser
+) -> None:
+    alerts = [make_alert(n) for n in range(3)]
+    send_alerts(declared, alerts)
+    page = _login(browser, console)
+    expect(page.locator("#alerts tbody tr[data-id]")).to_have_count(3)
+    newest, middle = alerts[2].alert_id, alerts[1].alert_id
+
+    for key in ("j", "x", "j", "x", "A"):  # select the two newest, acknowledge both
+        page.keyboard.press(key)
+    expect(page.locator("#toast")).to_contain_text("2")
+    page.click("#undo")
+    page.wait_for_timeout(6000)  # past the 5 s in which the bulk action can be undone
+    for alert_id in (newest, middle):
+        expect(_row(page, alert_id)).to_have_attribute("data-status", "new")
+
+    expect(page.locator("#bulk")).to_contain_text("2")  # still selected after the undo
+    page.keyboard.press("R")
+    for alert_id in (newest, middle):
+        expect(_row(page, alert_id)).to_have_attribute("data-status", "resolved", timeout=10_000)
+    expect(_row(page, alerts[0].alert_id)).to_have_attribute("data-status", "new")
+    expect(page.locator("#bulk")).to_be_hidden()
+
+    page.click("#arm-sound")
+    expect(page.locator("#arm-sound")).to_have_attribute("aria-pressed", "true")
+    assert page.evaluate("typeof AudioContext") == "function"
+    page.context.close()
