@@ -67,7 +67,10 @@ class Query:
 class Book:
     """The console's memory; see the module docstring."""
 
-    def __init__(self, max_alerts: int = 50_000) -> None:
+    def __init__(self, max_alerts: int = 50_000, place_names: dict[str, str] | None = None) -> None:
+        """``place_names``: names of the fixed places (checkpoints, sites) by id; venues are
+        named from the venue register as it is read."""
+        self._place_names = dict(place_names or {})
         self.epoch = uuid.uuid4().hex[:8]
         """Names this process's change log in stream ids."""
         self._max = max_alerts
@@ -184,6 +187,9 @@ class Book:
         out["version"] = 0 if state is None else state.version
         out["assignee"] = None if state is None else state.assignee
         out["arrived_at"] = self._arrived[alert.alert_id]
+        place = alert.venue_id or alert.checkpoint_id or alert.site_id
+        venue = self._venues.get(place or "")
+        out["place_name"] = venue.name if venue is not None else self._place_names.get(place or "")
         return out
 
     def query(self, query: Query, limit: int, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:

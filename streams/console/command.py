@@ -128,7 +128,7 @@ def serve(
         )
     config = rules_config(settings)
     declare_topics(settings)
-    book = Book()
+    book = Book(place_names={p.place_id: p.name for p in config.places.values()})
     followers = Followers(settings, book)
     followers.start()
     actions = Actions(settings)

@@ -104,6 +104,8 @@ def test_alerts_appear_live_and_an_ack_shows_in_another_browser_within_a_second(
     cell = _row(first, hostile.alert_id).locator("td.message")
     expect(cell).to_have_text("<script>window.pwned=1</script><b>bold</b> fever")
     assert cell.locator("b").count() == 0 and first.evaluate("window.pwned") is None
+    place = _row(first, hostile.alert_id).locator("td").nth(4)
+    expect(place).to_contain_text("金鸡关收费站")  # the configured name, in Chinese
     assert appeared < 2.0
     expect(first).to_have_title("(1) 疫情防控指挥中心")
 

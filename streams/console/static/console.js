@@ -206,7 +206,7 @@ function row(a) {
     el("td", {}, el("span", { class: `sev sev-${a.severity}` }, t(`sev_${a.severity}`))),
     el("td", {}, fmtTime(a.event_time)),
     el("td", {}, ruleName(a.rule)),
-    el("td", {}, place(a)),
+    el("td", { title: place(a) }, a.place_name || place(a)),
     el("td", {}, a.grid || ""),
     el("td", {}, a.person_masked || ""),
     el("td", {}, el("span", { class: `st st-${a.status}` }, t(`st_${a.status}`)),
@@ -357,7 +357,7 @@ function renderDetail({ alert: a, trail, rule_text: ruleText, evidence, evidence
   const fields = [
     [t("rule"), ruleName(a.rule)], [t("severity"), t(`sev_${a.severity}`)],
     [t("status"), t(`st_${a.status}`) + (a.assignee ? ` (${a.assignee})` : "")],
-    [t("time"), fmtTime(a.event_time)], [t("place"), place(a)], [t("grid"), a.grid || ""],
+    [t("time"), fmtTime(a.event_time)], [t("place"), a.place_name ? `${a.place_name} (${place(a)})` : place(a)], [t("grid"), a.grid || ""],
     [t("person"), a.person_masked || ""], [t("evidence"), (a.evidence || []).join(", ")],
     ["alert_id", a.alert_id],
   ];
