@@ -8,6 +8,7 @@ the current ones, copied from there).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from streams.demo import SAMPLE
+from streams.demo import SAMPLE, sample_labels
+from streams.kafka.read import read_topic
 from streams.settings import Settings
 from streams.stack.process import terminate
 from streams.topics import declare_topics
@@ -27,8 +29,15 @@ from tests.integration.console_support import (
     add_users,
     make_alert,
     send_alerts,
+    wait_for,
 )
-from tests.integration.helpers import run_cli, start_worker, wait_ready, worker_env
+from tests.integration.helpers import (
+    assert_labelled,
+    run_cli,
+    start_worker,
+    wait_ready,
+    worker_env,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -184,6 +193,18 @@ def test_the_health_view_and_the_map_show_a_running_pipeline(
         if page.locator("#new-banner").is_visible():
             page.click("#new-banner")
         expect(page.locator("#alerts tbody tr[data-id]")).not_to_have_count(0)
+        labels = sample_labels()
+        viewer = console.client("view")
+        wait_for(lambda: viewer.get("/api/alerts").json()["total"] == len(labels["alerts"]), 120)
+        shown = viewer.get("/api/alerts?limit=500").json()["alerts"]
+        assert_labelled(shown, labels)  # every labelled alert of the sample, once
+        sent: dict[str, float] = {}
+        for record in read_topic(worker_settings, worker_settings.topic_alerts):
+            alert_id = json.loads(record.value() or b"{}")["alert_id"]
+            sent.setdefault(alert_id, record.timestamp()[1] / 1000)
+        delays = [a["arrived_at"] - sent[a["alert_id"]] for a in shown]
+        assert max(delays) < 2.0, sorted(delays)[-5:]  # in the console within 2 s of its record
+        expect(page.locator("#counts")).to_contain_text(str(len(labels["alerts"])))
 
         page.click("#show-health")
         rows = page.locator("#health tr[data-feed]")
