@@ -3,7 +3,7 @@
 Called by ``controlfeed demo`` and the sink's integration tests to wait until
 everything a run produced is in the store. The sink commits an offset only
 after the rows before it are stored (``streams.sink.service``), so a backlog
-of 0 means every record of its three topics is stored. The records after the
+of 0 means every record of its four topics is stored. The records after the
 group's committed offsets are counted by reading them (``streams.kafka.read``):
 offsets also number the control records that end each transaction. Raises
 ``confluent_kafka.KafkaException`` when the broker does not answer.
@@ -20,14 +20,20 @@ from streams.settings import Settings
 __all__ = ["sink_backlog"]
 
 
+def _sink_topics(settings: Settings) -> tuple[str, ...]:
+    """The topics the sink stores (``streams.sink.service.SinkService`` reads the same)."""
+    return (settings.topic_engine, settings.topic_alerts, settings.topic_dead_letter,
+            settings.topic_alert_state)  # fmt: skip
+
+
 def sink_backlog(settings: Settings) -> int:
-    """Committed records of the engine, alerts and dead-letter topics after the sink
+    """Committed records of the engine, alerts, dead-letter and alert-state topics after the sink
     group's committed offsets (a partition with no commit counts from its first record)."""
     group = consumer(settings, f"{settings.worker_group}-sink", "controlfeed-backlog")
     try:
         parts = [
             TopicPartition(topic, p)
-            for topic in (settings.topic_engine, settings.topic_alerts, settings.topic_dead_letter)
+            for topic in _sink_topics(settings)
             for p in partitions_of(group, topic)
         ]
         committed = group.committed(parts, timeout=10) if parts else []

@@ -26,13 +26,17 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from schemas.alert_state import AlertState
 from schemas.decode import Rejected, decode
 from sinks import SinkError, Store, open_store
+from sinks.queries import ALERT_TRAIL
 from streams.demo import SAMPLE, sample_labels
+from streams.kafka.clients import producer
 from streams.settings import Settings
 from streams.sink.backlog import sink_backlog
 from streams.stack import ClickHouseService, Stack
@@ -173,6 +177,24 @@ class Stored:
     """Every distinct value of every String column, by ``table.column``."""
 
 
+def _console_actions(settings: Settings) -> list[AlertState]:
+    """Three records of the alert-state topic as consoles write them: an acknowledgement, a
+    dismissal that lost the race for version 1, and a resolution (version 2)."""
+    at = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    base = {"alert_id": "f" * 32, "actor": "li.wei", "at": at}
+    states = [
+        AlertState(**base, version=1, status="acknowledged", action="ack", action_id="1" * 32),
+        AlertState(**base, version=1, status="dismissed", action="dismiss", action_id="2" * 32),
+        AlertState(**base, version=2, status="resolved", action="resolve", action_id="3" * 32),
+    ]
+    sender = producer(settings, "test-console-actions")
+    for state in states:
+        sender.produce(settings.topic_alert_state, state.model_dump_json().encode(),
+                       state.alert_id.encode())  # fmt: skip
+    assert sender.flush(30) == 0
+    return states
+
+
 def _read_store(store: Store, scan: bool = False) -> Stored:
     out = Stored()
     try:
@@ -246,6 +268,7 @@ def test_the_sample_lands_in_the_store_once(
     worker = start_worker(settings, log, env=env)
     try:
         wait_ready(log, 60)
+        actions = _console_actions(settings)
         time.sleep(3)  # the input is idle when the burst comes: sources must wake in time
         replayed = run_cli("replay", "--no-progress", "--create-topics", str(SAMPLE),
                            settings=settings)  # fmt: skip
@@ -255,8 +278,11 @@ def test_the_sample_lands_in_the_store_once(
     finally:
         terminate(worker)
     store = open_store(env["CONTROLFEED_CLICKHOUSE_URL"], log.parent / "data" / "chdb")
+    trail = store.query(ALERT_TRAIL.format(alert_id=actions[0].alert_id)).rows
     stored = _read_store(store, scan=True)
     sample_runs[kind] = (stored, settings, log)
+    # The console's actions: all three stored, the trail as the consoles applied it.
+    assert [(row[0], row[1]) for row in trail] == [(1, "ack"), (2, "resolve")]
 
     _assert_exact(stored, settings, log)
     assert b"sink store" in log.read_bytes(), "the sink never said its store was ready"
