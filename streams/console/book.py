@@ -186,7 +186,7 @@ class Book:
         out["status"] = "new" if state is None else state.status
         out["version"] = 0 if state is None else state.version
         out["assignee"] = None if state is None else state.assignee
-        out["arrived_at"] = self._arrived[alert.alert_id]
+        out["arrived_at"] = round(self._arrived[alert.alert_id], 3)
         place = alert.venue_id or alert.checkpoint_id or alert.site_id
         venue = self._venues.get(place or "")
         out["place_name"] = venue.name if venue is not None else self._place_names.get(place or "")

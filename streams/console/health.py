@@ -81,13 +81,15 @@ class Health:
                 quiet = now - self._moved.get(feed, now)
             newest = last.get(feed)
             behind = None if not newest else max(0.0, now - newest)
-            feeds.append({"feed": feed, "events": events.get(feed, 0.0), "per_second": rate,
-                          "last_event_time": newest or None, "behind_s": behind,
-                          "quiet_s": quiet, "silent": quiet > _SILENT_S})  # fmt: skip
+            feeds.append({"feed": feed, "events": events.get(feed, 0.0),
+                          "per_second": None if rate is None else round(rate, 2),
+                          "last_event_time": newest or None,
+                          "behind_s": None if behind is None else round(behind, 1),
+                          "quiet_s": round(quiet, 1), "silent": quiet > _SILENT_S})  # fmt: skip
         return {
             "reachable": True,
             "url": self.url,
-            "at": now,
+            "at": round(now, 3),
             "feeds": feeds,
             "lag": _by(samples, "controlfeed_consumer_lag_records", "topic"),
             "dead_letters": _by(samples, "controlfeed_dead_letters_total", "reason"),

@@ -205,36 +205,39 @@ def test_an_event_dated_in_the_future_does_not_make_the_present_old(store: Store
     assert drop_old_partitions(store, days=28, now=NOW) == []
 
 
-def _scenario(store: Store) -> None:
+def _scenario(store: Store, now: datetime) -> None:
+    """The operators' data at ``now``: the caller's clock, not the import's, since "today"
+    is a day of China Standard Time, which may have turned since (a run across 16:00 UTC)."""
     batcher = Batcher(store)
     for kind, venue_id in (("pharmacy", "v-pharmacy"), ("mall", "v-mall"), ("mahjong", "v-mj")):
-        batcher.add_event(s.venue(venue_id, kind, NOW - timedelta(days=60)))
+        batcher.add_event(s.venue(venue_id, kind, now - timedelta(days=60)))
     failing = [
-        s.venue_scan("f1", NOW, temperature_c=None),
+        s.venue_scan("f1", now, temperature_c=None),
         s.venue_scan(
-            "f2", NOW, temperature_c=None, purchase={"category": "fever", "registered": False}
+            "f2", now, temperature_c=None, purchase={"category": "fever", "registered": False}
         ),
-        s.venue_scan("f3", NOW, purchase={"category": "cough", "registered": False}),
-        s.venue_scan("f4", NOW, venue="v-mall", role="staff", mask=False),
+        s.venue_scan("f3", now, purchase={"category": "cough", "registered": False}),
+        s.venue_scan("f4", now, venue="v-mall", role="staff", mask=False),
     ]
     passing = [
-        s.venue_scan("p1", NOW),
-        s.venue_scan("p2", NOW, venue="v-mall", role="staff", mask=None),
-        s.venue_scan("p3", NOW, venue="v-mj", temperature_c=None),
-        s.venue_scan("p4", NOW, purchase={"category": "other", "registered": False}),
+        s.venue_scan("p1", now),
+        s.venue_scan("p2", now, venue="v-mall", role="staff", mask=None),
+        s.venue_scan("p3", now, venue="v-mj", temperature_c=None),
+        s.venue_scan("p4", now, purchase={"category": "other", "registered": False}),
     ]
     for scan in failing + passing:
         batcher.add_event(scan)
     for i in range(3):
-        batcher.add_event(s.checkpoint_scan(f"cp-{i}", NOW))
-    batcher.add_alert(s.alert("f1", NOW))
-    batcher.add_alert(s.alert("f2", NOW, grid=None))
+        batcher.add_event(s.checkpoint_scan(f"cp-{i}", now))
+    batcher.add_alert(s.alert("f1", now))
+    batcher.add_alert(s.alert("f2", now, grid=None))
     batcher.flush()
 
 
 def test_the_operators_queries_answer_on_data_stored_twice(store: Store) -> None:
-    _scenario(store)
-    _scenario(store)
+    now = datetime.now(UTC)
+    _scenario(store, now)
+    _scenario(store, now)
     answers = {title: store.query(sql).rows for title, sql in OPERATOR_QUERIES.items()}
 
     assert answers["alerts per rule and grid today"] == [
@@ -250,7 +253,7 @@ def test_the_operators_queries_answer_on_data_stored_twice(store: Store) -> None
 
 
 def test_controlfeed_query_prints_a_table(store: Store, where: dict[str, str]) -> None:
-    _scenario(store)
+    _scenario(store, datetime.now(UTC))
 
     result = CliRunner().invoke(
         cli,
@@ -301,7 +304,7 @@ def test_controlfeed_query_says_when_a_worker_holds_the_chdb_path(tmp_path: Path
 
 def test_no_raw_id_or_phone_number_in_any_string_column(store: Store) -> None:
     _fill(Batcher(store), NOW).flush()
-    _scenario(store)
+    _scenario(store, datetime.now(UTC))
     columns = store.query(
         "SELECT table, name, type FROM system.columns WHERE database = currentDatabase() "
         "AND type LIKE '%String%' AND type NOT LIKE 'AggregateFunction%'"
