@@ -133,13 +133,17 @@ class Console:
 
 @contextmanager
 def running(settings: Settings, folder: Path) -> Iterator[Console]:
-    """A console for the test, stopped afterwards."""
+    """A console for the test with the users of ``add_users``, stopped afterwards; then no
+    response the test's clients received may hold an ID- or phone-shaped number."""
+    add_users(folder / "users.json")
     console = Console(settings, folder)
     console.start()
     try:
         yield console
     finally:
         console.stop()
+    for body in console.responses:
+        assert not ID_SHAPED.search(body) and not PHONE_SHAPED.search(body), body[:300]
 
 
 def wait_for(predicate: object, timeout: float = 10.0, every: float = 0.05) -> float:

@@ -1,8 +1,9 @@
 """The console in a real browser: Playwright driving Debian's chromium over loopback.
 
 Playwright cannot download its own browser here, so it launches
-``/usr/bin/chromium`` (``CHROMIUM``) headless with the flags a closed network
-needs. Screenshots land in ``<data_dir>/screenshots`` (``docs/images`` holds
+``/usr/bin/chromium`` headless with the flags a closed network needs
+(``CHROMIUM`` and ``FLAGS``, shared with ``benchmarks/console.py``). Screenshots land
+in ``<data_dir>/screenshots`` (``docs/images`` holds
 the current ones, copied from there).
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from benchmarks.console import CHROMIUM, FLAGS
 from streams.demo import SAMPLE, sample_labels
 from streams.kafka.read import read_topic
 from streams.settings import Settings
@@ -28,6 +30,7 @@ from tests.integration.console_support import (
     Console,
     add_users,
     make_alert,
+    running,
     send_alerts,
     wait_for,
 )
@@ -39,20 +42,11 @@ from tests.integration.helpers import (
     worker_env,
 )
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-
 
 @pytest.fixture
 def console(declared: Settings, tmp_path: Path) -> Iterator[Console]:
-    add_users(tmp_path / "users.json")
-    console = Console(declared, tmp_path)
-    console.start()
-    yield console
-    console.stop()
+    with running(declared, tmp_path) as console:
+        yield console
 
 
 @pytest.fixture
