@@ -10,16 +10,21 @@ Standard Time; weeks start on Monday.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
 __all__ = [
     "ALERTS_PER_RULE_AND_GRID_TODAY",
+    "ALERT_HISTORY_COLUMNS",
     "ALERT_TRAIL",
     "MEDICINE_CATEGORIES",
     "OPERATOR_QUERIES",
     "SCANS_PER_CHECKPOINT_PER_HOUR_TODAY",
     "TEMPERATURE_REQUIRED_TYPES",
     "VENUES_WITH_MOST_PROTOCOL_FAILURES_THIS_WEEK",
+    "AlertFilter",
+    "alert_history_sql",
     "venue_failures_sql",
 ]
 
@@ -62,8 +67,12 @@ ORDER BY hour, checkpoint_id"""
 """Checkpoint scans (both directions) per checkpoint and hour, today."""
 
 
+def _quoted(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def _list(values: Iterable[str]) -> str:
-    return ", ".join("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values)
+    return ", ".join(_quoted(v) for v in values)
 
 
 def venue_failures_sql(
@@ -102,6 +111,103 @@ WHERE type IN ({_list(temperature_required_types)})
 GROUP BY venue_id, name, type, grid
 ORDER BY failing_scans DESC, venue_id
 LIMIT {int(limit)}"""  # noqa: S608
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    """Which stored alerts ``alert_history_sql`` finds; every part optional, all must match."""
+
+    alert_ids: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    """Current status: of the highest version, the record the alert-state topic holds first
+    (as in ``ALERT_TRAIL``); ``new`` when no action is stored."""
+    grids: tuple[str, ...] = ()
+    """``''`` stands for an unknown grid."""
+    place: str | None = None
+    """A venue, checkpoint, site or incident id."""
+    since: datetime | None = None
+    """Event time at or after (aware)."""
+    until: datetime | None = None
+    """Event time before (aware)."""
+    text: str | None = None
+    """Found, ignoring case, in the message, rule, ids, grid or masked person."""
+
+
+ALERT_HISTORY_COLUMNS: Final[tuple[str, ...]] = (
+    "alert_id", "schema_version", "rule", "severity", "subject", "event_time", "event_ms",
+    "evidence", "checkpoint_id", "venue_id", "site_id", "incident_id", "grid", "person_key",
+    "person_masked", "message",
+)  # fmt: skip
+"""The ``alerts`` columns ``alert_history_sql`` returns, in order, before its own three:
+``status``, ``version`` and ``assignee``."""
+
+
+def _ms_of(time: datetime) -> int:
+    return int(time.timestamp()) * 1000 + time.microsecond // 1000
+
+
+def alert_history_sql(where: AlertFilter, limit: int, offset: int = 0) -> tuple[str, str]:
+    """(the count, one page) of the stored alerts matching ``where``, newest event first.
+
+    Called by the console (``GET /api/history``) for alerts older than its memory holds
+    and by the tests on both stores. Each page row is ``ALERT_HISTORY_COLUMNS`` then the
+    current ``status``, ``version`` (0 when no action is stored) and ``assignee``. Every
+    value is quoted by ``_quoted`` or is an int: nothing else is interpolated.
+    """
+    alert_terms: list[str] = []
+    for column, values in (("alert_id", where.alert_ids), ("rule", where.rules),
+                           ("severity", where.severities), ("grid", where.grids)):  # fmt: skip
+        if values:
+            alert_terms.append(f"{column} IN ({_list(values)})")
+    if where.place:
+        place = _quoted(where.place)
+        alert_terms.append(
+            f"(checkpoint_id = {place} OR venue_id = {place} OR site_id = {place} "
+            f"OR incident_id = {place})"
+        )
+    stamp = "(toUInt64(toUnixTimestamp(event_time)) * 1000 + event_ms)"
+    if where.since is not None:
+        alert_terms.append(f"{stamp} >= {_ms_of(where.since)}")
+    if where.until is not None:
+        alert_terms.append(f"{stamp} < {_ms_of(where.until)}")
+    if where.text:
+        text = _quoted(where.text)
+        alert_terms.append("(" + " OR ".join(
+            f"positionCaseInsensitiveUTF8({column}, {text}) > 0"
+            for column in ("message", "rule", "alert_id", "checkpoint_id", "venue_id",
+                           "site_id", "incident_id", "grid", "person_masked")
+        ) + ")")  # fmt: skip
+    status_terms = [f"status IN ({_list(where.statuses)})"] if where.statuses else []
+    alert_where = " AND ".join(alert_terms) or "1"
+    status_where = " AND ".join(status_terms) or "1"
+    columns = ", ".join(f"a.{c} AS {c}" for c in ALERT_HISTORY_COLUMNS)
+    body = f"""\
+FROM (
+    SELECT {", ".join(ALERT_HISTORY_COLUMNS)} FROM alerts FINAL WHERE {alert_where}
+) AS a
+LEFT JOIN (
+    SELECT alert_id, max(version) AS last_version,
+        argMax(status, (version, -toInt64(kafka_offset))) AS last_status,
+        argMax(assignee, (version, -toInt64(kafka_offset))) AS last_assignee
+    FROM alert_actions FINAL
+    GROUP BY alert_id
+) AS s ON a.alert_id = s.alert_id"""  # noqa: S608 (quoted above)
+    current = "if(s.last_version = 0, 'new', s.last_status)"
+    count = f"""\
+SELECT count() FROM (
+SELECT {current} AS status
+{body}
+) WHERE {status_where}"""  # noqa: S608
+    page = f"""\
+SELECT * FROM (
+SELECT {columns}, {current} AS status, s.last_version AS version, s.last_assignee AS assignee
+{body}
+) WHERE {status_where}
+ORDER BY event_time DESC, event_ms DESC, alert_id
+LIMIT {int(limit)} OFFSET {int(offset)}"""  # noqa: S608
+    return count, page
 
 
 VENUES_WITH_MOST_PROTOCOL_FAILURES_THIS_WEEK: Final = venue_failures_sql()

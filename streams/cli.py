@@ -153,7 +153,7 @@ def demo(ctx: click.Context, with_console: bool) -> None:
             _out.print("console stopped; deleting the run's topics")
 
     with status:
-        run_demo(settings, then=report)
+        run_demo(settings, then=report, on_server=with_console)
     ok = all(shown) and bool(shown) and ok
     if not with_console:
         _out.print(_WATCH_LIVE.format(sample=SAMPLE), soft_wrap=True)

@@ -9,6 +9,13 @@ topic stops growing, and compares the distinct alerts per rule with the
 sample's labels; then it stops the worker and deletes the run's topics. A
 worker that dies or never gets ready is a ``ControlfeedError`` carrying the
 end of its log.
+
+Where the sink stores: the configured ClickHouse (``CONTROLFEED_CLICKHOUSE_URL``);
+when none is configured, chDB under ``<data_dir>/demo/chdb``, except with
+``run_demo(..., on_server=True)`` (``demo --console``): then a database of the
+run (``demo_<run>``) on the local stack's ClickHouse server, so that the console
+can show evidence and history too (chDB is the worker's own); it is dropped with
+the run's topics.
 """
 
 from __future__ import annotations
@@ -87,14 +94,18 @@ def demo_settings(settings: Settings, run: str) -> Settings:
 
 
 def run_demo(
-    settings: Settings, then: Callable[[DemoResult, Settings], None] | None = None
+    settings: Settings,
+    then: Callable[[DemoResult, Settings], None] | None = None,
+    *,
+    on_server: bool = False,
 ) -> DemoResult:
     """Worker up, sample replayed, alerts counted, worker stopped, topics deleted.
 
     ``then`` (``controlfeed demo --console``) is called with the result and the
     run's settings after the worker stopped and before the topics go: the
-    console serves the run's alerts there until Ctrl-C. Raises
-    ``ControlfeedError`` when the worker dies, is never ready, or replay fails.
+    console serves the run's alerts there until Ctrl-C. ``on_server``: see the
+    module docstring. Raises ``ControlfeedError`` when the worker dies, is never
+    ready, or replay fails.
     """
     run = uuid.uuid4().hex[:8]
     home = settings.data_dir / "demo"
@@ -102,6 +113,39 @@ def run_demo(
     # <data_dir>/demo/chdb, apart from whatever else ran on this machine.
     settings = demo_settings(settings, run).model_copy(update={"data_dir": home})
     home.mkdir(parents=True, exist_ok=True)
+    database = None
+    if on_server and not settings.clickhouse_url:
+        database = f"demo_{run}"
+        _server_database(settings, f"CREATE DATABASE IF NOT EXISTS {database}")
+        url = settings.stack_clickhouse_url.rsplit("/", 1)[0] + f"/{database}"
+        settings = settings.model_copy(update={"clickhouse_url": url})
+    try:
+        return _run(settings, run, home, then)
+    finally:
+        if database is not None:
+            _server_database(settings, f"DROP DATABASE IF EXISTS {database}")
+
+
+def _server_database(settings: Settings, statement: str) -> None:
+    """Create or drop the run's database on the local stack's server."""
+    from sinks import SinkError, open_store
+
+    try:
+        store = open_store(settings.stack_clickhouse_url, settings.data_dir / "chdb")
+        try:
+            store.execute(statement)
+        finally:
+            store.close()
+    except SinkError as err:
+        raise ControlfeedError(
+            f"the local ClickHouse server did not take {statement.split()[0]} DATABASE: {err}",
+            hint="Check `controlfeed stack status`; its log is under .stack/clickhouse/logs.",
+        ) from err
+
+
+def _run(
+    settings: Settings, run: str, home: Path, then: Callable[[DemoResult, Settings], None] | None
+) -> DemoResult:
     log = home / "worker.log"
     log.write_bytes(b"")
     env = {**os.environ, **settings.to_env()}
@@ -125,7 +169,10 @@ def run_demo(
         finally:
             terminate(worker)  # before counting: chDB is one process's store
         stored, where = _stored(settings)
-        prefix = "" if settings.clickhouse_url else f"CONTROLFEED_DATA_DIR={home} "
+        if settings.clickhouse_url.endswith(f"/demo_{run}"):  # ours (no password in it)
+            prefix = f"CONTROLFEED_CLICKHOUSE_URL={settings.clickhouse_url} "
+        else:
+            prefix = "" if settings.clickhouse_url else f"CONTROLFEED_DATA_DIR={home} "
         result = DemoResult(found, _expected(), log, stored, _valid(), where, prefix)
         if then is not None:
             then(result, settings)

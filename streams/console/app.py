@@ -42,11 +42,12 @@ from starlette.types import Message as AsgiMessage
 
 from rules import RulesConfig
 from schemas.alert_state import ACTIONS, AlertState, has_personal_data
+from sinks.queries import AlertFilter
 from streams.console.book import Book, Query
-from streams.console.evidence import Evidence
 from streams.console.explain import explain
 from streams.console.health import Health
 from streams.console.lifecycle import ActionRefused, decide
+from streams.console.stored import NotStoredError, Stored
 from streams.console.users import Role, User, Users
 from streams.kafka.clients import producer
 from streams.settings import Settings
@@ -199,7 +200,34 @@ def make_app(
 ) -> Starlette:
     """The console's ASGI app; ``secret`` signs the session cookies."""
     pipeline_health = Health(settings)
-    evidence = Evidence(settings)
+    stored = Stored(settings)
+
+    def query_of(request: Request) -> Query:
+        """The filters of the list routes; raises ``ValueError`` with words for the user."""
+        p = request.query_params
+        return Query(
+            rule=_split(p.get("rule")), severity=_split(p.get("severity")),
+            status=_split(p.get("status")), grid=_split(p.get("grid")),
+            place=p.get("place") or None, since=_time(p.get("since"), "since"),
+            until=_time(p.get("until"), "until"), q=p.get("q") or None,
+        )  # fmt: skip
+
+    def page_of(request: Request) -> tuple[int, int]:
+        p = request.query_params
+        return _int(p.get("limit"), "limit", 200, _PAGE_MAX), _int(
+            p.get("offset"), "offset", 0, 10_000_000
+        )
+
+    async def find(alert_id: str) -> dict[str, Any] | None:
+        """The alert from memory, else from ClickHouse; None when neither has it."""
+        view = book.view(alert_id)
+        if view is not None or not stored.configured:
+            return view
+        try:
+            found = await asyncio.to_thread(stored.alert, alert_id)
+        except NotStoredError:
+            return None
+        return None if found is None else book.stored_view(*found)
 
     async def page(_request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"cache-control": "no-store"})
@@ -237,16 +265,9 @@ def make_app(
 
     @_needs("viewer")
     async def list_alerts(request: Request) -> Response:
-        p = request.query_params
         try:
-            query = Query(
-                rule=_split(p.get("rule")), severity=_split(p.get("severity")),
-                status=_split(p.get("status")), grid=_split(p.get("grid")),
-                place=p.get("place") or None, since=_time(p.get("since"), "since"),
-                until=_time(p.get("until"), "until"), q=p.get("q") or None,
-            )  # fmt: skip
-            limit = _int(p.get("limit"), "limit", 200, _PAGE_MAX)
-            offset = _int(p.get("offset"), "offset", 0, 10_000_000)
+            query = query_of(request)
+            limit, offset = page_of(request)
         except ValueError as err:
             return _error(400, str(err))
         stream_id = f"{book.epoch}.{book.seq}"  # before the snapshot: nothing falls between
@@ -256,22 +277,51 @@ def make_app(
                              "ready": book.ready.is_set()})  # fmt: skip
 
     @_needs("viewer")
+    async def history(request: Request) -> Response:
+        try:
+            query = query_of(request)
+            limit, offset = page_of(request)
+        except ValueError as err:
+            return _error(400, str(err))
+        where = AlertFilter(
+            rules=tuple(sorted(query.rule)), severities=tuple(sorted(query.severity)),
+            statuses=tuple(sorted(query.status)), grids=tuple(sorted(query.grid)),
+            place=query.place, since=query.since, until=query.until, text=query.q,
+        )  # fmt: skip
+        try:
+            total, found = await asyncio.to_thread(stored.history, where, limit, offset)
+        except NotStoredError as err:
+            return _error(503, str(err))
+        alerts = [book.stored_view(*row) for row in found]
+        return JSONResponse({"total": total, "offset": offset, "alerts": alerts})
+
+    @_needs("viewer")
     async def one_alert(request: Request) -> Response:
         alert_id = request.path_params["alert_id"]
-        view = book.view(alert_id)
+        view = await find(alert_id)
         if view is None:
-            return _error(404, "no such alert in this console (older ones are in ClickHouse)")
-        trail = [r.model_dump(mode="json") for r in book.trail(alert_id)]
+            why = "" if stored.configured else " (older ones are read from a ClickHouse server)"
+            return _error(404, "no such alert" + why)
+        trail: list[dict[str, Any]] = [r.model_dump(mode="json") for r in book.trail(alert_id)]
         rule_text = explain(view["rule"], config)
-        events, note = await asyncio.to_thread(evidence.find, view["evidence"])
+        try:
+            events, note = await asyncio.to_thread(stored.evidence, view["evidence"])
+            older = await asyncio.to_thread(stored.trail, alert_id)
+        except NotStoredError as err:
+            events, note, older = None, str(err), []
+        # The compacted alert-state topic keeps an alert's newest record: the versions it
+        # no longer holds come from the audit trail in ClickHouse.
+        have = {r["version"] for r in trail}
+        trail = sorted(trail + [r for r in older if r["version"] not in have],
+                       key=lambda r: int(r["version"]))  # fmt: skip
         return JSONResponse({"alert": view, "trail": trail, "rule_text": rule_text,
                              "evidence": events, "evidence_note": note})  # fmt: skip
 
     @_needs("operator", change=True)
     async def act(request: Request) -> Response:
         alert_id = request.path_params["alert_id"]
-        if book.view(alert_id) is None:
-            return _error(404, "no such alert in this console")
+        if await find(alert_id) is None:
+            return _error(404, "no such alert")
         try:
             body = await request.json()
             action = body["action"]
@@ -305,7 +355,9 @@ def make_app(
             await asyncio.sleep(0.02)
         if not applied:
             return _error(409, "another action on this alert came first; reload it")
-        return JSONResponse({"alert": book.view(alert_id), "state": record.model_dump(mode="json")})
+        return JSONResponse(
+            {"alert": await find(alert_id), "state": record.model_dump(mode="json")}
+        )
 
     @_needs("viewer")
     async def stream(request: Request) -> Response:
@@ -333,6 +385,12 @@ def make_app(
             for change in changes:
                 view = book.view(change.alert_id)
                 seq = change.seq
+                if view is None and change.kind == "state":  # an alert read from ClickHouse
+                    now_state = book.state(change.alert_id)
+                    if now_state is not None:
+                        view = {"alert_id": change.alert_id, "status": now_state.status,
+                                "version": now_state.version, "assignee": now_state.assignee,
+                                "partial": True}  # fmt: skip
                 if view is not None:
                     data = json.dumps(view, ensure_ascii=False, separators=(",", ":"))
                     yield f"id: {book.epoch}.{seq}\nevent: {change.kind}\ndata: {data}\n\n"
@@ -377,6 +435,7 @@ def make_app(
         Route("/api/logout", logout, methods=["POST"]),
         Route("/api/me", me),
         Route("/api/alerts", list_alerts),
+        Route("/api/history", history),
         Route("/api/alerts/{alert_id:str}", one_alert),
         Route("/api/alerts/{alert_id:str}/actions", act, methods=["POST"]),
         Route("/api/stream", stream),

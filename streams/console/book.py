@@ -180,13 +180,33 @@ class Book:
             alert = self._alerts.get(alert_id)
             return None if alert is None else self._view(alert)
 
-    def _view(self, alert: Alert) -> dict[str, Any]:
+    def stored_view(
+        self, alert: Alert, status: str, version: int, assignee: str | None
+    ) -> dict[str, Any]:
+        """An alert read from ClickHouse as the API shows it, ``"stored": true``.
+
+        The state this console read from the alert-state topic wins over the stored one
+        when it is as new or newer (the sink writes about every second); ``arrived_at``
+        is None unless the alert is in memory too.
+        """
+        with self._lock:
+            return self._view(alert, (status, version, assignee)) | {"stored": True}
+
+    def _view(
+        self, alert: Alert, stored: tuple[str, int, str | None] | None = None
+    ) -> dict[str, Any]:
         state = self._states.current.get(alert.alert_id)
         out = alert.model_dump(mode="json")
-        out["status"] = "new" if state is None else state.status
-        out["version"] = 0 if state is None else state.version
-        out["assignee"] = None if state is None else state.assignee
-        out["arrived_at"] = round(self._arrived[alert.alert_id], 3)
+        if state is not None and (stored is None or state.version >= stored[1]):
+            out["status"], out["version"], out["assignee"] = (
+                state.status, state.version, state.assignee,
+            )  # fmt: skip
+        elif stored is not None:
+            out["status"], out["version"], out["assignee"] = stored
+        else:
+            out["status"], out["version"], out["assignee"] = "new", 0, None
+        arrived = self._arrived.get(alert.alert_id)
+        out["arrived_at"] = None if arrived is None else round(arrived, 3)
         place = alert.venue_id or alert.checkpoint_id or alert.site_id
         venue = self._venues.get(place or "")
         out["place_name"] = venue.name if venue is not None else self._place_names.get(place or "")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from schemas.alert_state import AlertState
 from sinks import Batcher, migrate, open_store
+from streams.console.app import Actions
 from streams.settings import Settings
 from tests.integration.console_support import (
     ID_SHAPED,
@@ -190,6 +192,68 @@ def test_the_detail_shows_the_evidence_events_stored_in_clickhouse_masked(
         assert not ID_SHAPED.search(body) and not PHONE_SHAPED.search(body), body[:300]
 
 
+def test_alerts_older_than_the_console_come_from_clickhouse_with_their_whole_trail(
+    declared: Settings, tmp_path: Path, ch_database: str, settings: Settings
+) -> None:
+    url = f"clickhouse://127.0.0.1:{settings.clickhouse_tcp_port}/{ch_database}"
+    live, resolved, untouched = make_alert(30), make_alert(2), make_alert(1, severity="critical")
+    at = datetime(2022, 10, 14, 9, 30, tzinfo=samples.CST)
+    ack = AlertState(alert_id=resolved.alert_id, version=1, status="acknowledged", action="ack",
+                     action_id="a" * 32, actor="op", at=at)  # fmt: skip
+    later = at + timedelta(minutes=5)
+    resolve = ack.model_copy(update={"version": 2, "status": "resolved", "action": "resolve",
+                                     "action_id": "b" * 32, "at": later})  # fmt: skip
+    store = open_store(url, tmp_path / "chdb")
+    migrate(store)
+    batcher = Batcher(store)
+    for alert in (live, resolved, untouched):
+        batcher.add_alert(alert)
+    batcher.add_alert_action(ack, 0, 0)  # only ClickHouse still holds version 1
+    batcher.flush()
+    store.close()
+    send_alerts(declared, [live])  # the console's memory holds only the newest alert
+    actions = Actions(declared)
+    assert actions.write(resolve) is None  # the compacted state topic keeps the newest record
+    actions.close()
+    add_users(tmp_path / "users.json")
+    console = Console(declared, tmp_path, env={"CONTROLFEED_CLICKHOUSE_URL": url})
+    console.start()
+    try:
+        op = console.client("op")
+        wait_for(lambda: _total(op) == 1)
+        everything = op.get("/api/history").json()
+        new = op.get("/api/history?status=new").json()
+        page = op.get("/api/history?limit=1&offset=1").json()
+        until = {"until": make_alert(2).event_time.isoformat()}
+        early = op.get("/api/history", params=until).json()
+        detail = op.get(f"/api/alerts/{resolved.alert_id}").json()
+        acked = op.post(f"/api/alerts/{untouched.alert_id}/actions", json={"action": "ack"})
+        bad = op.get("/api/history?since=last+week")
+    finally:
+        console.stop()
+
+    ids = [a["alert_id"] for a in everything["alerts"]]
+    assert everything["total"] == 3 and ids == [
+        live.alert_id,
+        resolved.alert_id,
+        untouched.alert_id,
+    ]
+    status = {a["alert_id"]: (a["status"], a["version"]) for a in everything["alerts"]}
+    assert status[resolved.alert_id] == ("resolved", 2)  # the topic's state beats the stored v1
+    assert status[untouched.alert_id] == ("new", 0) and everything["alerts"][1]["stored"] is True
+    assert {a["alert_id"] for a in new["alerts"]} == {live.alert_id, untouched.alert_id}
+    assert [a["alert_id"] for a in page["alerts"]] == [resolved.alert_id] and page["total"] == 3
+    assert [a["alert_id"] for a in early["alerts"]] == [untouched.alert_id]
+    assert detail["alert"]["message"] == "fever #2" and detail["alert"]["stored"] is True
+    assert [(r["version"], r["action"]) for r in detail["trail"]] == [(1, "ack"), (2, "resolve")]
+    assert acked.status_code == 200, acked.text  # yesterday's alert can still be taken
+    assert acked.json()["alert"]["status"] == "acknowledged"
+    assert bad.status_code == 400 and "ISO 8601" in bad.json()["error"]
+    for body in console.responses:
+        assert not ID_SHAPED.search(body) and not PHONE_SHAPED.search(body), body[:300]
+    assert url not in "".join(b.decode() for b in console.responses)
+
+
 def test_without_a_clickhouse_server_the_detail_says_where_evidence_lives(
     console: Console, declared: Settings
 ) -> None:
@@ -199,5 +263,7 @@ def test_without_a_clickhouse_server_the_detail_says_where_evidence_lives(
     wait_for(lambda: _total(client) == 1)
 
     detail = client.get(f"/api/alerts/{alert.alert_id}").json()
+    history = client.get("/api/history")
 
     assert detail["evidence"] is None and "CONTROLFEED_CLICKHOUSE_URL" in detail["evidence_note"]
+    assert history.status_code == 503 and "CONTROLFEED_CLICKHOUSE_URL" in history.json()["error"]

@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from benchmarks.console import CHROMIUM, FLAGS
+from sinks import Batcher, migrate, open_store
 from streams.demo import SAMPLE, sample_labels
 from streams.kafka.read import read_topic
 from streams.settings import Settings
@@ -251,3 +252,45 @@ def test_bulk_actions_wait_for_their_undo_and_sound_is_armed_by_a_click(
     expect(page.locator("#arm-sound")).to_have_attribute("aria-pressed", "true")
     assert page.evaluate("typeof AudioContext") == "function"
     page.context.close()
+
+
+def test_the_history_of_a_day_comes_from_clickhouse_and_can_still_be_taken(
+    declared: Settings, tmp_path: Path, browser: Browser, shots: Path, ch_database: str,
+    settings: Settings,
+) -> None:  # fmt: skip
+    url = f"clickhouse://127.0.0.1:{settings.clickhouse_tcp_port}/{ch_database}"
+    older = [make_alert(n, severity="critical" if n == 1 else "warning") for n in (1, 2)]
+    live = make_alert(30)  # 2022-10-14, 08:30 UTC: the same day in China Standard Time
+    store = open_store(url, tmp_path / "chdb")
+    migrate(store)
+    batcher = Batcher(store)
+    for alert in (*older, live):
+        batcher.add_alert(alert)
+    batcher.flush()
+    store.close()
+    send_alerts(declared, [live])  # only the live one is on the alerts topic
+    add_users(tmp_path / "users.json")
+    console = Console(declared, tmp_path, env={"CONTROLFEED_CLICKHOUSE_URL": url})
+    console.start()
+    try:
+        page = _login(browser, console, path="/?source=history&day=2022-10-14")
+        expect(page.locator("#alerts tbody tr[data-id]")).to_have_count(3)
+        expect(page.locator("#stored-note")).to_be_visible()
+        expect(page.locator("#stored-total")).to_have_text("ClickHouse: 共 3 条.")
+        _row(page, older[0].alert_id).click()
+        expect(page.locator("#detail h2")).to_have_text("fever #1")
+        page.keyboard.press("a")  # yesterday's alert can still be acknowledged
+        expect(_row(page, older[0].alert_id)).to_have_attribute("data-status", "acknowledged")
+        page.screenshot(path=str(shots / "console-history.png"))
+
+        page.select_option("select[name=source]", "")  # live: the console's memory only
+        expect(page.locator("#alerts tbody tr[data-id]")).to_have_count(1)
+        expect(page.locator("#stored-note")).to_be_hidden()
+        page.fill("input[name=day]", "2022-10-15")  # a day without alerts
+        expect(page.locator("#empty")).to_be_visible()
+        assert "day=2022-10-15" in page.url
+        page.context.close()
+    finally:
+        console.stop()
+    for body in console.responses:
+        assert not ID_SHAPED.search(body) and not PHONE_SHAPED.search(body)

@@ -10,6 +10,7 @@ import subprocess
 import threading
 
 import httpx
+from clickhouse_driver import Client
 
 from streams.demo import SAMPLE
 from streams.kafka.clients import admin_client
@@ -43,7 +44,13 @@ def test_the_demo_raises_the_sample_alerts_stores_them_and_serves_them_in_the_co
             me = client.post("/api/login", json={"name": "demo", "password": login.group(1)})
             assert me.status_code == 200, me.text
             assert me.json()["role"] == "operator"
-            assert client.get("/api/alerts?limit=500").json()["total"] == labelled
+            alerts = client.get("/api/alerts?limit=500").json()
+            assert alerts["total"] == labelled
+            # The demo's console reads the run's database on the local server: history and
+            # evidence are there too.
+            assert client.get("/api/history?limit=1").json()["total"] == labelled
+            detail = client.get(f"/api/alerts/{alerts['alerts'][0]['alert_id']}").json()
+            assert detail["evidence"], detail["evidence_note"]
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         rest, _ = proc.communicate(timeout=60)
     finally:
@@ -62,3 +69,8 @@ def test_the_demo_raises_the_sample_alerts_stores_them_and_serves_them_in_the_co
     assert run, out[-3000:]
     topics = admin_client(settings, "test-demo").list_topics(timeout=10).topics
     assert not [t for t in topics if t.startswith(f"demo.{run.group(1)}.")]
+    assert "CONTROLFEED_CLICKHOUSE_URL=clickhouse://127.0.0.1:" in out
+    server = Client.from_url(settings.stack_clickhouse_url)
+    databases = server.execute("SHOW DATABASES")
+    server.disconnect()
+    assert (f"demo_{run.group(1)}",) not in databases  # dropped with the topics

@@ -24,7 +24,7 @@ from clickhouse_driver import Client
 from sinks import Batcher, Store, drop_old_partitions, migrate, open_store
 from sinks.ddl import COLUMNS, MIGRATIONS_TABLE
 from sinks.migrations import MIGRATIONS
-from sinks.queries import ALERT_TRAIL, OPERATOR_QUERIES
+from sinks.queries import ALERT_TRAIL, OPERATOR_QUERIES, AlertFilter, alert_history_sql
 from streams.cli import cli
 from streams.exceptions import ControlfeedError
 from streams.settings import Settings
@@ -144,6 +144,55 @@ def test_the_audit_trail_keeps_the_action_the_topic_applied(store: Store) -> Non
     trail = store.query(ALERT_TRAIL.format(alert_id=ack.alert_id)).rows
 
     assert [(row[1], row[3]) for row in trail] == [("ack", "acknowledged"), ("resolve", "resolved")]
+
+
+def _history(
+    store: Store, where: AlertFilter, limit: int = 10, offset: int = 0
+) -> tuple[int, list[tuple[str, str]]]:
+    count, page = alert_history_sql(where, limit, offset)
+    return _count(store, count), [(row[0], row[-3]) for row in store.query(page).rows]
+
+
+def test_the_alert_history_finds_stored_alerts_with_their_current_status(store: Store) -> None:
+    alerts = [
+        s.alert(f"cp-{n}", NOW + timedelta(minutes=n), grid=f"grid-{n % 2}") for n in range(5)
+    ]
+    batcher = Batcher(store)
+    for alert in alerts:
+        batcher.add_alert(alert)
+    ack = s.alert_action(3, NOW).model_copy(update={"alert_id": alerts[1].alert_id, "version": 1})
+    lost = ack.model_copy(
+        update={"action": "dismiss", "status": "dismissed", "action_id": "b" * 32}
+    )
+    resolve = ack.model_copy(update={"version": 2, "action": "resolve", "status": "resolved",
+                                     "action_id": "c" * 32})  # fmt: skip
+    won = ack.model_copy(update={"alert_id": alerts[2].alert_id, "action_id": "d" * 32})
+    beaten = won.model_copy(
+        update={"action": "dismiss", "status": "dismissed", "action_id": "e" * 32}
+    )
+    for state, offset in ((ack, 10), (lost, 11), (resolve, 12), (won, 20), (beaten, 21)):
+        batcher.add_alert_action(state, 0, offset)
+    batcher.flush()
+    for alert in alerts:  # the alerts stored twice: each found once
+        batcher.add_alert(alert)
+    batcher.flush()
+    ids = [a.alert_id for a in alerts]
+
+    total, rows = _history(store, AlertFilter())
+    assert total == 5 and [i for i, _ in rows] == ids[::-1]  # newest event first
+    assert dict(rows) == {ids[0]: "new", ids[1]: "resolved", ids[2]: "acknowledged",
+                          ids[3]: "new", ids[4]: "new"}  # fmt: skip
+    assert _history(store, AlertFilter(statuses=("new",)))[0] == 3
+    assert _history(store, AlertFilter(statuses=("dismissed",)))[0] == 0
+    assert _history(store, AlertFilter(grids=("grid-1",)))[0] == 2
+    assert _history(store, AlertFilter(since=NOW + timedelta(minutes=3)))[0] == 2
+    assert _history(store, AlertFilter(until=NOW + timedelta(minutes=1)))[0] == 1
+    assert _history(store, AlertFilter(text="CP-3"))[0] == 0  # evidence ids are not searched
+    assert _history(store, AlertFilter(text=ids[3][:10].upper()))[1] == [(ids[3], "new")]
+    assert _history(store, AlertFilter(text="it's \\ odd"))[0] == 0  # quoted, not SQL
+    assert _history(store, AlertFilter(place="v-pharmacy", rules=("fever",)))[0] == 5
+    assert [i for i, _ in _history(store, AlertFilter(), limit=2, offset=2)[1]] == ids[2:0:-1]
+    assert _history(store, AlertFilter(alert_ids=(ids[1], "f" * 32))) == (1, [(ids[1], "resolved")])
 
 
 def test_per_minute_aggregates_stay_exact_when_a_batch_is_stored_twice(store: Store) -> None:

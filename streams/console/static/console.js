@@ -27,6 +27,8 @@ const TEXT = {
     severity: "级别", status: "状态", rule: "规则", group: "分组", none: "不分组",
     byRule: "按规则", byPlace: "按地点", search: "搜索", time: "时间", place: "地点",
     grid: "网格", person: "人员", message: "说明", empty: "暂无告警", keys: "快捷键",
+    source: "来源", live: "实时", stored: "历史（ClickHouse）", day: "日期",
+    storedNote: "历史告警读自 ClickHouse，不随实时推送更新；状态以本控制台读到的为准。",
     close: "关闭", stale: "实时连接中断，正在重连……列表可能不是最新的。",
     sev_critical: "严重", sev_warning: "警告", sev_info: "提示",
     st_new: "新", st_acknowledged: "已确认", st_assigned: "已指派", st_resolved: "已处置",
@@ -56,6 +58,8 @@ const TEXT = {
     group: "Group", none: "None", byRule: "By rule", byPlace: "By place", search: "Search",
     time: "Time", place: "Place", grid: "Grid", person: "Person", message: "Message",
     empty: "No alerts", keys: "Keyboard", close: "Close",
+    source: "Source", live: "Live", stored: "History (ClickHouse)", day: "Day",
+    storedNote: "History is read from ClickHouse and does not follow the live stream; statuses are the ones this console read.",
     stale: "The live stream dropped; reconnecting… the list may be out of date.",
     sev_critical: "critical", sev_warning: "warning", sev_info: "info",
     st_new: "new", st_acknowledged: "acknowledged", st_assigned: "assigned",
@@ -142,7 +146,7 @@ function applyLanguage() {
 
 // ------------------------------------------------------------------ filters in the URL
 
-const FILTERS = ["severity", "status", "rule", "group", "q"];
+const FILTERS = ["source", "day", "severity", "status", "rule", "group", "q"];
 
 function filtersFromUrl() {
   const params = new URLSearchParams(location.search);
@@ -162,14 +166,24 @@ function filtersToUrl() {
   history.replaceState(null, "", query ? `?${query}` : location.pathname);
 }
 
+// A day of the filter is a day of China Standard Time, as the operators count them.
+const dayStart = (day) => new Date(`${day}T00:00:00+08:00`);
+const fromHistory = () => $("#filters").elements.source.value === "history";
+
 function apiQuery() {
   const params = new URLSearchParams();
   for (const name of ["severity", "status", "rule", "q"]) {
     const value = $("#filters").elements[name].value;
     if (value) params.set(name, value);
   }
+  const day = $("#filters").elements.day.value;
+  if (day) {
+    const since = dayStart(day);
+    params.set("since", since.toISOString());
+    params.set("until", new Date(since.getTime() + 86400000).toISOString());
+  }
   params.set("limit", "500");
-  return params.toString();
+  return `${fromHistory() ? "/api/history" : "/api/alerts"}?${params}`;
 }
 
 function matches(a) {
@@ -177,6 +191,11 @@ function matches(a) {
   if (f.severity.value && a.severity !== f.severity.value) return false;
   if (f.status.value && a.status !== f.status.value) return false;
   if (f.rule.value && a.rule !== f.rule.value) return false;
+  if (fromHistory()) return false;  // the history list is ClickHouse's answer: no live additions
+  if (f.day.value) {
+    const at = new Date(a.event_time) - dayStart(f.day.value);
+    if (at < 0 || at >= 86400000) return false;
+  }
   const q = f.q.value.trim().toLowerCase();
   if (q && ![a.message, a.rule, a.alert_id, place(a), a.grid, a.person_masked]
     .some((v) => v && String(v).toLowerCase().includes(q))) return false;
@@ -186,18 +205,24 @@ function matches(a) {
 // ------------------------------------------------------------------ the list
 
 async function loadList() {
-  const data = await api(`/api/alerts?${apiQuery()}`);
+  let data;
+  try { data = await api(apiQuery()); } catch (err) {
+    data = { alerts: [], total: 0 };
+    toast(t("failed") + err.message, null, 8000);
+  }
+  $("#stored-note").hidden = !fromHistory();
+  $("#stored-total").textContent = `ClickHouse: ${t("total", data.total)}.`;
   state.alerts = new Map(data.alerts.map((a) => [a.alert_id, a]));
   state.order = data.alerts.map((a) => a.alert_id);
   state.pending = [];
   state.shown = 0;
   state.total = data.total;
   state.loaded = data.alerts.length;
-  state.counts = data.counts;
+  if (data.counts) state.counts = data.counts;
   if (state.selected && !state.alerts.has(state.selected)) state.selected = null;
   renderList();
   renderCounts();
-  return data.stream_id;
+  return data.stream_id || state.streamId;
 }
 
 function row(a) {
@@ -255,7 +280,7 @@ async function showMore() {
   // Older alerts: from memory first, then the next page of the server's newest-first list
   // (new alerts only push it down, so the next offset overlaps, never skips; known ones drop).
   if ((state.shown || PAGE) >= state.order.length && state.loaded < state.total) {
-    const data = await api(`/api/alerts?${apiQuery()}&offset=${state.loaded}`);
+    const data = await api(`${apiQuery()}&offset=${state.loaded}`);
     state.loaded += data.alerts.length;
     state.total = data.total;
     for (const a of data.alerts) {
@@ -444,8 +469,11 @@ function onAlert(a) {
 }
 
 function onState(a) {
-  if (!state.alerts.has(a.alert_id)) return;
-  state.alerts.set(a.alert_id, a);  // in place: a status change never reorders the list
+  const known = state.alerts.get(a.alert_id);
+  if (!known) return;
+  // In place: a status change never reorders the list. An alert of the history list comes
+  // as its new state only ("partial"): the console's memory no longer holds the alert.
+  state.alerts.set(a.alert_id, a.partial ? { ...known, status: a.status, version: a.version, assignee: a.assignee } : a);
   updateRow(a.alert_id);
   if (a.alert_id === state.selected) loadDetail(a.alert_id);
 }
