@@ -8,7 +8,9 @@ and ``docker/compose.yaml`` uses the same variable names (a test checks it).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +42,27 @@ class Settings(BaseSettings):
     """Port of the local broker's KRaft controller listener."""
     kafka_heap: str = "1g"
     """JVM heap of the local broker (-Xms and -Xmx); 1 GB suits a 2-core / 24 GB machine."""
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
+        "PLAINTEXT"
+    )
+    """How every Kafka client of controlfeed talks to the brokers (``SASL_SSL`` in
+    production: SCRAM over TLS)."""
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    """SASL mechanism with ``SASL_*`` protocols."""
+    kafka_username: str = ""
+    """SASL user name (the principal: ``worker``, ``producer``, ``console``, ...)."""
+    kafka_password: SecretStr | None = None
+    """SASL password; never logged."""
+    kafka_password_file: Path | None = None
+    """File holding the SASL password (used when ``kafka_password`` is unset)."""
+    kafka_ca_file: Path | None = None
+    """PEM file of the CA that signed the brokers' certificates (``SSL``, ``SASL_SSL``)."""
+    kafka_client_options: dict[str, str] = Field(default_factory=dict)
+    """Further librdkafka options for every client, as a JSON object, e.g.
+    ``{"ssl.endpoint.identification.algorithm": "none"}``."""
+    stack_secure: bool = False
+    """Whether ``controlfeed stack`` runs the local broker with SASL_SSL and ACLs (a local
+    CA, a SCRAM user and ACLs per principal; ``docs/security.md``)."""
 
     clickhouse_url: str = ""
     """ClickHouse native-protocol URL of the pipeline's store, e.g.
@@ -64,6 +87,9 @@ class Settings(BaseSettings):
 
     prometheus_port: int = Field(default=9090, ge=1, le=65535)
     """Port of the local Prometheus server (web UI and HTTP API)."""
+    alertmanager_port: int = Field(default=9094, ge=1, le=65535)
+    """Port of the local Alertmanager (web UI and HTTP API); Prometheus sends it the
+    pipeline's alerting rules (9093, its usual port, is the local broker's controller)."""
     metrics_port: int = Field(default=9308, ge=1, le=65535)
     """Port where the worker serves ``/metrics``; Prometheus scrapes it."""
     metrics_host: str = "127.0.0.1"
@@ -182,6 +208,8 @@ class Settings(BaseSettings):
                 continue
             if isinstance(value, SecretStr):
                 value = value.get_secret_value()
+            elif isinstance(value, dict):
+                value = json.dumps(value)
             env[f"CONTROLFEED_{name.upper()}"] = str(value)
         return env
 
@@ -189,6 +217,11 @@ class Settings(BaseSettings):
     def stack_clickhouse_url(self) -> str:
         """Native-protocol URL of the local stack's ClickHouse server."""
         return f"clickhouse://127.0.0.1:{self.clickhouse_tcp_port}/default"
+
+    @property
+    def alertmanager_url(self) -> str:
+        """Base URL of the local Alertmanager's HTTP API."""
+        return f"http://127.0.0.1:{self.alertmanager_port}"
 
     @property
     def prometheus_url(self) -> str:
