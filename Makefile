@@ -24,7 +24,7 @@ pytest: setup ## pytest only; starts the services it needs
 chaos: setup ## faults (kill, stop, broker, ClickHouse, rebalance) at 10/50/90 % of a feed
 	@.venv/bin/python -m benchmarks.chaos
 
-up: setup ## start Kafka, ClickHouse and Prometheus
+up: setup ## start Kafka, ClickHouse, Alertmanager and Prometheus
 	@.venv/bin/controlfeed stack up
 
 down: ## stop them

@@ -4,9 +4,9 @@
 # both README commands (`make demo`, `make test`).
 #
 #   1. Debian packages: clickhouse-server and clickhouse-client (18.16),
-#      prometheus (with promtool), chromium and a Chinese font (the console's
-#      browser tests),
-#      Java 17 and Maven if absent.
+#      prometheus (with promtool), prometheus-alertmanager (with amtool),
+#      chromium and a Chinese font (the console's browser tests), Java 17
+#      and Maven if absent.
 #   2. A virtualenv in .venv with the project and its dev extras (reinstalled
 #      only when pyproject.toml changes).
 #   3. The pinned Kafka release from Maven Central into ~/.cache/controlfeed.
@@ -25,6 +25,8 @@ command -v mvn >/dev/null || need+=(maven)
 command -v clickhouse-client >/dev/null || command -v clickhouse >/dev/null \
   || need+=(clickhouse-client)
 command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
+command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null \
+  || need+=(prometheus-alertmanager)  # the local stack's Alertmanager and amtool
 command -v chromium >/dev/null || need+=(chromium)  # the console's browser tests (Playwright)
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)  # 中文 in them
 if [ ${#need[@]} -gt 0 ]; then

@@ -64,7 +64,7 @@ def cli(ctx: click.Context) -> None:
 
 @cli.group()
 def stack() -> None:
-    """Run the local Kafka, ClickHouse and Prometheus on 127.0.0.1."""
+    """Run the local Kafka, ClickHouse, Alertmanager and Prometheus on 127.0.0.1."""
 
 
 _services = click.argument("services", nargs=-1, type=click.Choice(SERVICE_NAMES))
@@ -228,8 +228,9 @@ def _print_status(statuses: Sequence[ServiceStatus]) -> None:
         table.add_row(s.name, f"[{colour}]{s.state}[/]", s.address, str(s.pid or "-"))
     _out.print(table)
     _out.print("logs:")
+    width = max((len(s.name) for s in statuses), default=0)
     for s in statuses:  # outside the table: a path must never be cut to fit the terminal
-        _out.print(f"  {s.name:<11} {s.log}", soft_wrap=True)
+        _out.print(f"  {s.name:<{width}}  {s.log}", soft_wrap=True)
 
 
 def _print_smoke(results: Sequence[SmokeResult]) -> bool:

@@ -1,4 +1,4 @@
-"""The local stack: a real Kafka, ClickHouse and Prometheus on loopback.
+"""The local stack: a real Kafka, ClickHouse, Alertmanager and Prometheus on loopback.
 
 Public surface: ``Stack`` (up / down / status), the per-service classes, and
 ``KafkaRelease`` (the cached Kafka jars).

@@ -8,6 +8,7 @@ start overlaps the others; ``down`` stops only what this stack started.
 from __future__ import annotations
 
 from streams.settings import Settings
+from streams.stack.alertmanager import AlertmanagerService
 from streams.stack.clickhouse import ClickHouseService
 from streams.stack.kafka import KafkaService
 from streams.stack.prometheus import PrometheusService
@@ -15,17 +16,19 @@ from streams.stack.service import Service, ServiceStatus
 
 __all__ = ["SERVICE_NAMES", "Stack"]
 
-SERVICE_NAMES = ("kafka", "clickhouse", "prometheus")
+SERVICE_NAMES = ("kafka", "clickhouse", "alertmanager", "prometheus")
 """The services, in start order."""
 
 
 class Stack:
-    """Kafka, ClickHouse and Prometheus on this machine, as the settings place them."""
+    """Kafka, ClickHouse, Alertmanager and Prometheus on this machine, as the settings
+    place them."""
 
     def __init__(self, settings: Settings, only: tuple[str, ...] = SERVICE_NAMES) -> None:
         every: dict[str, Service] = {
             "kafka": KafkaService(settings),
             "clickhouse": ClickHouseService(settings),
+            "alertmanager": AlertmanagerService(settings),
             "prometheus": PrometheusService(settings),
         }
         self.services = [every[name] for name in SERVICE_NAMES if name in only]

@@ -1,6 +1,6 @@
 """What every service of the local stack does: start, wait, report, stop.
 
-``streams.stack.manager`` calls these for Kafka, ClickHouse and Prometheus.
+``streams.stack.manager`` calls these for Kafka, ClickHouse, Alertmanager and Prometheus.
 A subclass says which ports it needs, which programs must be installed, how
 to prepare its files, which command runs it and how to tell it is ready;
 this base class owns the common rules:

@@ -1,4 +1,4 @@
-"""Fixtures for tests against the real Kafka, ClickHouse and Prometheus.
+"""Fixtures for tests against the real Kafka, ClickHouse, Alertmanager and Prometheus.
 
 The ``stack`` fixture (session) brings up whatever of the local stack is not
 running yet and, at the end, stops only what it started: a stack the user

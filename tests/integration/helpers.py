@@ -7,17 +7,23 @@ patterns of raw ID and phone numbers that must never leave the ingest stage.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
 from confluent_kafka import KafkaException
 
 from streams.kafka.read import committed_records, read_topic
@@ -225,3 +231,65 @@ def assert_labelled(
         ids.setdefault(alert_identity(a), set()).add(a["alert_id"])
     several = {k: v for k, v in ids.items() if len(v) > 1}
     assert not several, f"a repeated alert with another id: {several}\n{context}"
+
+
+# ------------------------------------------------------------ a Prometheus of the test's own
+
+PROMETHEUS_JOB = "controlfeed-worker"
+"""The scrape job of ``start_prometheus``: the production config's name for the workers."""
+
+
+def start_prometheus(
+    folder: Path,
+    web_port: int,
+    target_port: int,
+    extra: Mapping[str, Any] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Prometheus scraping ``127.0.0.1:target_port`` every second, serving on ``web_port``.
+
+    The stack's Prometheus scrapes the fixed metrics port; a test's worker serves on a
+    free one, so the test runs its own (the same binary, its own storage) and stops it
+    with ``terminate``. ``extra`` adds top-level config (``rule_files``, ``alerting``);
+    ``labels`` are its external labels (they mark what it sends to Alertmanager).
+    """
+    binary = shutil.which("prometheus")
+    assert binary, "prometheus is missing: run `make setup` (Debian's prometheus package)"
+    config: dict[str, Any] = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s",
+                   "external_labels": dict(labels or {})},
+        "scrape_configs": [{"job_name": PROMETHEUS_JOB,
+                            "static_configs": [{"targets": [f"127.0.0.1:{target_port}"]}]}],
+        **(extra or {}),
+    }  # fmt: skip
+    folder.mkdir(parents=True)
+    (folder / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    with (folder / "prometheus.log").open("ab") as out:
+        return subprocess.Popen(
+            [
+                binary,
+                f"--config.file={folder / 'prometheus.yml'}",
+                f"--storage.tsdb.path={folder / 'data'}",
+                f"--web.listen-address=127.0.0.1:{web_port}",
+            ],
+            cwd=folder, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def prometheus_query(port: int, promql: str) -> list[dict[str, Any]]:
+    """The result vector of an instant query on the Prometheus at ``port``."""
+    url = f"http://127.0.0.1:{port}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        body = json.load(resp)
+    assert body["status"] == "success", body
+    assert body["data"]["resultType"] == "vector", body
+    result: list[dict[str, Any]] = body["data"]["result"]
+    return result
+
+
+def prometheus_answers(port: int, promql: str) -> bool:
+    """True when the Prometheus at ``port`` answers ``promql`` with at least one sample."""
+    try:
+        return bool(prometheus_query(port, promql))
+    except (urllib.error.URLError, OSError):
+        return False

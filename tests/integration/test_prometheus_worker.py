@@ -14,7 +14,6 @@ and a consumer group of this test.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 import urllib.error
@@ -24,22 +23,24 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from streams.demo import SAMPLE, sample_labels
 from streams.metrics import check_label
 from streams.settings import PROJECT_ROOT, Settings
 from streams.stack.process import tail, terminate, wait_until
 from tests.integration.helpers import (
     CLI,
+    PROMETHEUS_JOB,
     free_port,
+    prometheus_answers,
+    prometheus_query,
     run_cli,
     settle,
+    start_prometheus,
     wait_ready,
     worker_env,
 )
 
-JOB = "controlfeed-worker"
+JOB = PROMETHEUS_JOB
 
 
 # ----------------------------------------------------------------- what the labels say
@@ -62,53 +63,12 @@ def _expected() -> tuple[Counter[str], Counter[tuple[str, str]], Counter[str]]:
 # ------------------------------------------------------------ our own Prometheus
 
 
-def _start_prometheus(folder: Path, web_port: int, target_port: int) -> subprocess.Popen[bytes]:
-    """Prometheus scraping ``127.0.0.1:target_port`` every second, serving on ``web_port``."""
-    binary = shutil.which("prometheus")
-    assert binary, "prometheus is missing: run `make setup` (Debian's prometheus package)"
-    config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": [
-            {"job_name": JOB, "static_configs": [{"targets": [f"127.0.0.1:{target_port}"]}]}
-        ],
-    }
-    folder.mkdir(parents=True)
-    (folder / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    with (folder / "prometheus.log").open("ab") as out:
-        return subprocess.Popen(
-            [
-                binary,
-                f"--config.file={folder / 'prometheus.yml'}",
-                f"--storage.tsdb.path={folder / 'data'}",
-                f"--web.listen-address=127.0.0.1:{web_port}",
-            ],
-            cwd=folder, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-
-def _query(port: int, promql: str) -> list[dict[str, Any]]:
-    """The result vector of an instant query on Prometheus at ``port``."""
-    url = f"http://127.0.0.1:{port}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        body = json.load(resp)
-    assert body["status"] == "success", body
-    assert body["data"]["resultType"] == "vector", body
-    result: list[dict[str, Any]] = body["data"]["result"]
-    return result
-
-
-def _answers(port: int, promql: str) -> bool:
-    """True when Prometheus at ``port`` answers ``promql`` with at least one sample."""
-    try:
-        return bool(_query(port, promql))
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 def _scraped_since(port: int, since: float) -> bool:
     """True once the latest scrape of the worker started after ``since`` (unix seconds)."""
     try:
-        result = _query(port, f'timestamp(up{{job="{JOB}"}})')  # a selector: the scrape's time
+        result = prometheus_query(
+            port, f'timestamp(up{{job="{JOB}"}})'
+        )  # a selector: the scrape's time
     except (urllib.error.URLError, OSError):
         return False
     return bool(result) and float(result[0]["value"][1]) > since
@@ -116,7 +76,7 @@ def _scraped_since(port: int, since: float) -> bool:
 
 def _totals(port: int, metric: str, *by: str) -> dict[tuple[str, ...], int]:
     """``sum by (BY) (metric)`` as {label values: integer total}, zero totals left out."""
-    result = _query(port, f'sum by ({", ".join(by)}) ({metric}{{job="{JOB}"}})')
+    result = prometheus_query(port, f'sum by ({", ".join(by)}) ({metric}{{job="{JOB}"}})')
     totals = {tuple(r["metric"].get(b, "") for b in by): float(r["value"][1]) for r in result}
     assert all(v == int(v) for v in totals.values()), f"{metric}: a fractional count {totals}"
     return {k: int(v) for k, v in totals.items() if v}
@@ -149,12 +109,14 @@ def test_prometheus_totals_equal_the_sample_labels(
             [*CLI, "worker", "--demo-key"],
             cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    prometheus = _start_prometheus(tmp_path / "prometheus", web_port, metrics_port)
+    prometheus = start_prometheus(tmp_path / "prometheus", web_port, metrics_port)
     prom_log = tmp_path / "prometheus" / "prometheus.log"
     try:
         wait_ready(log, 30)
         target_up = f'up{{job="{JOB}",instance="127.0.0.1:{metrics_port}"}} == 1'
-        assert wait_until(lambda: _answers(web_port, target_up), timeout=30, interval=0.5), (
+        assert wait_until(
+            lambda: prometheus_answers(web_port, target_up), timeout=30, interval=0.5
+        ), (
             f"Prometheus never scraped the worker on :{metrics_port}\n"
             f"prometheus log:\n{tail(prom_log)}\nworker log:\n{tail(log)}"
         )
@@ -171,7 +133,7 @@ def test_prometheus_totals_equal_the_sample_labels(
         events = _totals(web_port, "controlfeed_events_total", "feed")
         alerts = _totals(web_port, "controlfeed_alerts_total", "rule", "severity")
         dead = _totals(web_port, "controlfeed_dead_letters_total", "reason")
-        series = _query(web_port, f'{{__name__=~"controlfeed_.+",job="{JOB}"}}')
+        series = prometheus_query(web_port, f'{{__name__=~"controlfeed_.+",job="{JOB}"}}')
     finally:
         terminate(worker)
         terminate(prometheus)

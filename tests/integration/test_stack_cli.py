@@ -37,7 +37,7 @@ def test_status_reports_every_service_healthy_with_its_log(
     result = run_cli("stack", "status")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    for service in ("kafka", "clickhouse", "prometheus"):
+    for service in ("kafka", "clickhouse", "alertmanager", "prometheus"):
         line = next(ln for ln in result.stdout.splitlines() if f" {service} " in ln)
         assert "running" in line or "external" in line
     assert str(settings.data_dir / "kafka" / "logs" / "server.log") in result.stdout
