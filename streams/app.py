@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import faust
 
+from streams.kafka.clients import faust_credentials
 from streams.settings import Settings
 
 __all__ = ["create_app"]
@@ -28,6 +29,7 @@ def create_app(settings: Settings, app_id: str = "controlfeed", partitions: int 
     return faust.App(
         app_id,
         broker=brokers,
+        broker_credentials=faust_credentials(settings),
         store="memory://",
         topic_partitions=partitions,
         topic_replication_factor=1,

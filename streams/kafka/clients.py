@@ -3,10 +3,18 @@
 Called by the worker's stages, the sink, replay, ``controlfeed alerts``, the
 topic commands, the demo, the smoke pass, the benchmarks and the tests. Each
 gets its librdkafka configuration from the settings here, so what every client
-shares (the bootstrap servers, the client id, where librdkafka logs go, and
-later the security settings) is written once. The pipeline's own paths use
-confluent-kafka (librdkafka) only; kafka-python is what ``docs/downstream.md``
+shares (the bootstrap servers, the client id, where librdkafka logs go, the
+security settings) is written once. The pipeline's own paths use
+confluent-kafka (librdkafka); ``faust_credentials`` gives the same security to
+the Faust apps of ``streams.app``; kafka-python is what ``docs/downstream.md``
 shows downstream systems.
+
+Security (``security_config``): ``CONTROLFEED_KAFKA_SECURITY_PROTOCOL`` and, for
+SASL, the mechanism, the user and the password (or a file holding it, read each
+time a client is made, so a rotated password is taken by the next client); for
+TLS, the CA file; then ``CONTROLFEED_KAFKA_CLIENT_OPTIONS`` as given. The
+password lives only in the config dict handed to librdkafka: never log a config
+(``redacted`` shows one safely).
 
 Every consumer made here reads with ``isolation.level=read_committed``: the
 worker writes its topics in Kafka transactions, and a record of a transaction
@@ -21,13 +29,19 @@ never fails for an unreachable broker; its calls do.
 from __future__ import annotations
 
 import logging
+import ssl
 import time
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
 
 from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient
 
+from streams.exceptions import ControlfeedError
 from streams.settings import Settings
+
+if TYPE_CHECKING:
+    import faust
 
 __all__ = [
     "SESSION_TIMEOUT_S",
@@ -35,8 +49,12 @@ __all__ = [
     "admin_client",
     "consumer",
     "consumer_config",
+    "faust_credentials",
+    "kafka_password",
     "producer",
     "producer_config",
+    "redacted",
+    "security_config",
 ]
 
 SESSION_TIMEOUT_S: Final = 10.0
@@ -69,14 +87,93 @@ class _Errors:
                 self._client_id, err.str())  # fmt: skip
 
 
+_SECRET_KEYS: Final = ("sasl.password", "ssl.key.password", "ssl.keystore.password")
+
+
+def kafka_password(settings: Settings) -> str:
+    """The SASL password: the setting, else the file's first line; ``ControlfeedError``
+    (naming the setting, never a password) when neither is there."""
+    if settings.kafka_password is not None:
+        return settings.kafka_password.get_secret_value()
+    path = settings.kafka_password_file
+    if path is None:
+        raise ControlfeedError(
+            f"Kafka security protocol {settings.kafka_security_protocol} needs a password "
+            f"for user {settings.kafka_username!r}",
+            hint="Set CONTROLFEED_KAFKA_PASSWORD_FILE to a file holding it "
+            "(or CONTROLFEED_KAFKA_PASSWORD).",
+        )
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as err:
+        raise ControlfeedError(
+            f"cannot read the Kafka password file {path}: {err.strerror}",
+            hint="Check CONTROLFEED_KAFKA_PASSWORD_FILE and the file's permissions.",
+        ) from None
+    if not lines or not lines[0].strip():
+        raise ControlfeedError(f"the Kafka password file {path} is empty",
+                               hint="Write the password on its first line.")  # fmt: skip
+    return lines[0].strip()
+
+
+def security_config(settings: Settings) -> dict[str, Any]:
+    """The librdkafka security settings of every client (see the module docstring).
+
+    Raises ``ControlfeedError`` when SASL is asked for without a user or password.
+    """
+    protocol = settings.kafka_security_protocol
+    config: dict[str, Any] = {}
+    if protocol != "PLAINTEXT":
+        config["security.protocol"] = protocol.lower()
+    if protocol.startswith("SASL_"):
+        if not settings.kafka_username:
+            raise ControlfeedError(
+                f"Kafka security protocol {protocol} needs a user name",
+                hint="Set CONTROLFEED_KAFKA_USERNAME (the principal, e.g. worker).",
+            )
+        config["sasl.mechanism"] = settings.kafka_sasl_mechanism
+        config["sasl.username"] = settings.kafka_username
+        config["sasl.password"] = kafka_password(settings)
+    if protocol in ("SSL", "SASL_SSL") and settings.kafka_ca_file is not None:
+        config["ssl.ca.location"] = str(settings.kafka_ca_file)
+    config.update(settings.kafka_client_options)
+    return config
+
+
+def redacted(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` with every secret replaced by ``***``: what may be shown or logged."""
+    return {k: ("***" if k in _SECRET_KEYS else v) for k, v in config.items()}
+
+
+def faust_credentials(settings: Settings) -> faust.SASLCredentials | faust.SSLCredentials | None:
+    """The same security for a Faust (aiokafka) app: None for PLAINTEXT."""
+    import faust  # only the Faust apps pay for importing it
+
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    context = None
+    if protocol in ("SSL", "SASL_SSL"):
+        ca = None if settings.kafka_ca_file is None else str(settings.kafka_ca_file)
+        context = ssl.create_default_context(cafile=ca)
+    if protocol == "SSL":
+        return faust.SSLCredentials(context)
+    return faust.SASLCredentials(
+        username=settings.kafka_username, password=kafka_password(settings),
+        mechanism=settings.kafka_sasl_mechanism, ssl_context=context,
+    )  # fmt: skip
+
+
 def _common(settings: Settings, client_id: str) -> dict[str, Any]:
-    """What every client shares: where the cluster is, who we are, where logs go."""
+    """What every client shares: where the cluster is, who we are, where logs go, and
+    how it proves who it is (``security_config``)."""
     return {
         "bootstrap.servers": settings.kafka_bootstrap_servers,
         "client.id": client_id,
         "logger": _log,
         "log_level": 2,  # critical only: errors come through error_cb, throttled
         "error_cb": _Errors(client_id),
+        **security_config(settings),
     }
 
 
