@@ -50,9 +50,10 @@ def test_sasl_ssl_reaches_every_kind_of_client(tmp_path: Path) -> None:
     assert security_config(settings) == want
     for config in (consumer_config(settings, "g", "c"), producer_config(settings, "p")):
         assert want.items() <= config.items()
-    # librdkafka takes them (it checks their names; a CA file it would read at once).
-    admin_client(settings.model_copy(update={"kafka_ca_file": None}))
-    credentials = faust_credentials(settings)
+    # Both take them (librdkafka checks their names); a CA file both would read at once.
+    without_ca = settings.model_copy(update={"kafka_ca_file": None})
+    admin_client(without_ca)
+    credentials = faust_credentials(without_ca)
     assert isinstance(credentials, faust.SASLCredentials)
     assert credentials.username == "worker" and credentials.password == SECRET
 
