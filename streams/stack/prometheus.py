@@ -2,8 +2,11 @@
 
 The config is ``docker/prometheus/prometheus.yml``, the one production uses;
 ``render_local_config`` rewrites only what differs on one machine: every
-scrape target moves to 127.0.0.1 with the port of the settings, and rule file
-globs become absolute (they are relative to the config file's folder).
+scrape target moves to 127.0.0.1 with the port of the settings (a job that
+discovers its targets by DNS, as the compose workers are found, becomes one
+static target), the Alertmanager of the ``alerting:`` block becomes the local
+one on ``CONTROLFEED_ALERTMANAGER_PORT``, and rule file globs become absolute
+(they are relative to the config file's folder).
 """
 
 from __future__ import annotations
@@ -32,7 +35,15 @@ def _job_ports(settings: Settings) -> dict[str, int]:
 
 
 def render_local_config(settings: Settings, source: Path = PROMETHEUS_CONFIG) -> dict[str, Any]:
-    """The production config with targets on 127.0.0.1 and absolute rule globs."""
+    """The production config with targets on 127.0.0.1 and absolute rule globs.
+
+    Called by ``PrometheusService.prepare`` (``controlfeed stack up``) and the
+    promtool tests. Every scrape job's targets, static or found by DNS
+    (``dns_sd_configs``), become ``127.0.0.1:<port of the job>``; every
+    Alertmanager target becomes ``127.0.0.1:<alertmanager_port>``. A job this
+    module has no local port for raises ``StackError`` (the config gained a
+    job and the stack would scrape nothing there).
+    """
     config: dict[str, Any] = yaml.safe_load(source.read_text())
     ports = _job_ports(settings)
     config["rule_files"] = [str(source.parent / rf) for rf in config.get("rule_files", [])]
@@ -43,8 +54,14 @@ def render_local_config(settings: Settings, source: Path = PROMETHEUS_CONFIG) ->
                 f"{source}: scrape job {name!r} has no local port.",
                 hint="Add it to streams/stack/prometheus.py:_job_ports.",
             )
+        local = [f"127.0.0.1:{ports[name]}"]
+        if job.pop("dns_sd_configs", None) is not None:
+            job["static_configs"] = [{"targets": local}]
         for static in job.get("static_configs", []):
-            static["targets"] = [f"127.0.0.1:{ports[name]}" for _ in static["targets"]]
+            static["targets"] = local
+    for manager in config.get("alerting", {}).get("alertmanagers", []):
+        for static in manager.get("static_configs", []):
+            static["targets"] = [f"127.0.0.1:{settings.alertmanager_port}"]
     return config
 
 

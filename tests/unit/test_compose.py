@@ -82,10 +82,12 @@ def test_prometheus_scrapes_the_worker_where_it_serves_metrics(
 ) -> None:
     worker_port = int(services["worker"]["environment"]["CONTROLFEED_METRICS_PORT"])
     scrape = yaml.safe_load(PROMETHEUS_CONFIG.read_text())["scrape_configs"]
-    targets = {t for job in scrape for sc in job["static_configs"] for t in sc["targets"]}
+    [job] = [j for j in scrape if j["job_name"] == "controlfeed-worker"]
 
     assert worker_port == defaults.metrics_port
-    assert f"worker:{worker_port}" in targets
+    assert job["dns_sd_configs"] == [
+        {"names": ["worker"], "type": "A", "port": worker_port, "refresh_interval": "15s"}
+    ]
     assert defaults.prometheus_port in _published(services["prometheus"])
     assert "./prometheus:/etc/prometheus:ro" in services["prometheus"]["volumes"]
 

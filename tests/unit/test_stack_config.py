@@ -71,3 +71,21 @@ def test_prometheus_rule_files_become_absolute(settings: Settings) -> None:
     rule_files = render_local_config(settings)["rule_files"]
 
     assert rule_files and all(Path(rf).is_absolute() for rf in rule_files)
+
+
+def test_prometheus_scrapes_the_dns_found_workers_as_one_local_target(settings: Settings) -> None:
+    [job] = [j for j in render_local_config(settings)["scrape_configs"]
+             if j["job_name"] == "controlfeed-worker"]  # fmt: skip
+
+    assert "dns_sd_configs" not in job
+    assert job["static_configs"] == [{"targets": ["127.0.0.1:19308"]}]
+
+
+def test_prometheus_sends_alerts_to_the_local_alertmanager(settings: Settings) -> None:
+    own = settings.model_copy(update={"alertmanager_port": 19094})
+
+    managers = render_local_config(own)["alerting"]["alertmanagers"]
+
+    assert [t for m in managers for sc in m["static_configs"] for t in sc["targets"]] == [
+        "127.0.0.1:19094"
+    ]
