@@ -7,6 +7,16 @@ checkout or a second run downloads nothing. The node is broker and controller
 at once, formatted once with a cluster id kept beside its data, and creates no
 topic by itself (``auto.create.topics.enable=false``): the pipeline declares
 its topics.
+
+With ``CONTROLFEED_STACK_SECURE`` the node lives in ``<data_dir>/kafka-secure``
+(apart from the plaintext one) and its client listener speaks SASL_SSL only:
+SCRAM-SHA-512 users per principal (formatted into the cluster's metadata), TLS
+with a local CA (``streams.stack.kafka_secrets``), the standard KRaft authorizer
+with no access for whoever has no ACL, and the ACLs of ``streams.kafka.acls``
+applied as ``admin`` once it is ready. The controller listener stays plaintext
+on 127.0.0.1 and its principal (``ANONYMOUS``) is a super user, as the broker
+half of the node reaches its controller half through it: keep that port off
+the network.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ from __future__ import annotations
 import base64
 import shutil
 import socket
+import ssl
 import struct
 import subprocess
 import uuid
@@ -21,7 +32,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from streams.exceptions import StackError
+from streams.kafka import acls
+from streams.kafka.acls import PRINCIPALS
+from streams.kafka.clients import admin_client
 from streams.settings import PROJECT_ROOT, Settings
+from streams.stack.kafka_secrets import LocalSecrets
+from streams.stack.process import Daemon
 from streams.stack.service import Service
 from streams.stack.tools import find_program, require_java
 
@@ -119,6 +135,13 @@ class KafkaService(Service):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.release = KafkaRelease(settings)
+        self.secure = settings.stack_secure
+        if self.secure:  # a node of its own: its users and ACLs live in its metadata
+            self.home = settings.data_dir / "kafka-secure"
+            self.daemon = Daemon(self.home / "pid", self.home / "logs" / "stdout.log",
+                                 self.marker)  # fmt: skip
+        self.secrets = LocalSecrets(self.home)
+        """The secure node's CA, certificate and principals' passwords."""
 
     @property
     def ports(self) -> list[int]:
@@ -140,15 +163,17 @@ class KafkaService(Service):
     def server_properties(self) -> dict[str, str]:
         """The broker configuration, from the settings."""
         port, ctl = self.settings.kafka_port, self.settings.kafka_controller_port
+        client = "SASL_SSL" if self.secure else "PLAINTEXT"
         return {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@127.0.0.1:{ctl}",
-            "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{ctl}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+            "listeners": f"{client}://127.0.0.1:{port},CONTROLLER://127.0.0.1:{ctl}",
+            "advertised.listeners": f"{client}://127.0.0.1:{port}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "inter.broker.listener.name": client,
+            "listener.security.protocol.map": f"CONTROLLER:PLAINTEXT,{client}:{client}",
+            **(self._security_properties() if self.secure else {}),
             "log.dirs": str(self.home / "data"),
             "auto.create.topics.enable": "false",
             "num.partitions": "1",
@@ -161,16 +186,42 @@ class KafkaService(Service):
             "delete.topic.enable": "true",
         }
 
+    def _security_properties(self) -> dict[str, str]:
+        """SASL_SSL with SCRAM, TLS from the local CA, the authorizer (module docstring)."""
+        admin = self.secrets.password("admin")
+        return {
+            "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                f'username="admin" password="{admin}";'
+            ),
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": str(self.secrets.keystore),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(self.secrets.ca_file),
+            "ssl.client.auth": "none",
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "super.users": "User:admin;User:ANONYMOUS",
+            "allow.everyone.if.no.acl.found": "false",
+        }
+
     def check_tools(self) -> None:
         require_java()
         if not self.release.complete:
             find_program("mvn", "maven", extra_dirs=())
+        if self.secure:
+            find_program("openssl", "openssl", extra_dirs=())
 
     def prepare(self) -> None:
         self.release.fetch()
+        if self.secure:
+            self.secrets.ensure()
         self.config_path.parent.mkdir(parents=True, exist_ok=True)
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
         lines = [f"{k}={v}" for k, v in self.server_properties().items()]
+        self.config_path.touch(mode=0o600)  # the secure node's holds the admin's password
+        self.config_path.chmod(0o600)
         self.config_path.write_text("# Written by controlfeed stack.\n" + "\n".join(lines) + "\n")
         (self.config_path.parent / "log4j2.xml").write_text(_LOG4J2.format(level="INFO"))
         if not (self.home / "data" / "meta.properties").is_file():
@@ -191,6 +242,7 @@ class KafkaService(Service):
                 # One argument: an id may begin with "-" (URL-safe base64), which argparse
                 # would take for an option after a separate "-t".
                 "--cluster-id=" + id_file.read_text().strip(), "-c", str(self.config_path),
+                *self._scram_users(),
             ],
             capture_output=True, text=True, check=False, timeout=120,
         )  # fmt: skip
@@ -199,6 +251,21 @@ class KafkaService(Service):
                 f"kafka: formatting {self.home / 'data'} failed:\n{result.stdout}{result.stderr}",
                 hint=f"If the folder holds data of another cluster, remove {self.home} and retry.",
             )
+
+    def _scram_users(self) -> list[str]:
+        """``--add-scram`` arguments: every principal a SCRAM user of the new cluster."""
+        if not self.secure:
+            return []
+        return [arg for principal in PRINCIPALS for arg in (
+            "--add-scram",
+            f"SCRAM-SHA-512=[name={principal},password={self.secrets.password(principal)}]",
+        )]  # fmt: skip
+
+    def after_ready(self) -> None:
+        """The secure node: the ACLs of ``streams.kafka.acls``, applied as ``admin``."""
+        if self.secure:
+            admin = self.secrets.client_settings(self.settings, "admin")
+            acls.apply(admin_client(admin, "controlfeed-stack-acls", log_level=2), self.settings)
 
     def command(self) -> list[str]:
         heap = self.settings.kafka_heap
@@ -211,24 +278,33 @@ class KafkaService(Service):
         ]  # fmt: skip
 
     def probe(self) -> bool:
-        return api_versions_answered("127.0.0.1", self.settings.kafka_port)
+        ca = self.secrets.ca_file if self.secure else None
+        return api_versions_answered("127.0.0.1", self.settings.kafka_port, ca_file=ca)
 
 
-def api_versions_answered(host: str, port: int, timeout: float = 2.0) -> bool:
+def api_versions_answered(
+    host: str, port: int, timeout: float = 2.0, ca_file: Path | None = None
+) -> bool:
     """True when a Kafka broker at ``host:port`` answers an ApiVersions request without error.
 
     A KRaft broker enables request processing only once it is unfenced, so an
     answer means clients can use it. Raw bytes, not a client library: a probe
-    runs many times during a start and must leave no socket behind.
+    runs many times during a start and must leave no socket behind. With
+    ``ca_file`` it speaks TLS (a SASL listener answers ApiVersions before
+    authentication).
     """
     client_id = b"controlfeed-stack-probe"
     # Request header v1 (api_key 18 = ApiVersions, version 0, correlation id 1), empty body.
     payload = struct.pack(">hhih", 18, 0, 1, len(client_id)) + client_id
     try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            sock = raw
+            if ca_file is not None:
+                context = ssl.create_default_context(cafile=str(ca_file))
+                sock = context.wrap_socket(raw, server_hostname=host)
             sock.sendall(struct.pack(">i", len(payload)) + payload)
             header = _read_exactly(sock, 10)  # size, correlation id, error code
-    except OSError:
+    except (OSError, ssl.SSLError):
         return False
     _size, correlation, error = struct.unpack(">iih", header)
     return bool(correlation == 1 and error == 0)

@@ -38,7 +38,10 @@ class Stack:
         """Start what is not running and wait until all are ready; raises ``StackError``."""
         for service in self.services:
             service.start()
-        return [service.wait_ready() for service in self.services]
+        statuses = [service.wait_ready() for service in self.services]
+        for service in self.services:
+            service.after_ready()
+        return statuses
 
     def down(self) -> list[tuple[str, bool]]:
         """Stop what this stack started; (name, was running) per service, in reverse order."""

@@ -113,6 +113,9 @@ class Service(ABC):
     def probe(self) -> bool:
         """A quick readiness check through the service's own protocol."""
 
+    def after_ready(self) -> None:  # noqa: B027 (a hook: most services need none)
+        """Work once the service is ready (e.g. the secure broker's ACLs); safe to repeat."""
+
     def status(self) -> ServiceStatus:
         """What the service is doing now; never raises."""
         pid = self.daemon.pid()
