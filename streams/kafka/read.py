@@ -63,16 +63,23 @@ def _read(reader: Consumer, starts: list[TopicPartition], timeout: float) -> lis
 
 
 def read_topic(
-    settings: Settings, topic: str, timeout: float = 60.0, *, committed: bool = True
+    settings: Settings,
+    topic: str,
+    timeout: float = 60.0,
+    *,
+    committed: bool = True,
+    group: str = "controlfeed-reader",
 ) -> list[Message]:
     """Every record of ``topic`` now, partition by partition in order.
 
     ``committed=False`` reads like a consumer that forgot read_committed: the
     records of aborted and open transactions too (the chaos run's negative
-    control). Raises ``TimeoutError`` when the end is not reached in ``timeout``.
+    control). ``group`` names the consumer (nothing is committed; a secured
+    broker checks that the principal may use it). Raises ``TimeoutError`` when
+    the end is not reached in ``timeout``.
     """
     isolation = "read_committed" if committed else "read_uncommitted"
-    reader = consumer(settings, "controlfeed-reader", "controlfeed-reader",
+    reader = consumer(settings, group, "controlfeed-reader",
                       **{"isolation.level": isolation})  # fmt: skip
     try:
         starts = [TopicPartition(topic, p, -1) for p in partitions_of(reader, topic)]

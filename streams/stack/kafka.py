@@ -22,6 +22,7 @@ the network.
 from __future__ import annotations
 
 import base64
+import contextlib
 import shutil
 import socket
 import ssl
@@ -297,11 +298,11 @@ def api_versions_answered(
     # Request header v1 (api_key 18 = ApiVersions, version 0, correlation id 1), empty body.
     payload = struct.pack(">hhih", 18, 0, 1, len(client_id)) + client_id
     try:
-        with socket.create_connection((host, port), timeout=timeout) as raw:
-            sock = raw
+        with contextlib.ExitStack() as closing:
+            sock = closing.enter_context(socket.create_connection((host, port), timeout=timeout))
             if ca_file is not None:
                 context = ssl.create_default_context(cafile=str(ca_file))
-                sock = context.wrap_socket(raw, server_hostname=host)
+                sock = closing.enter_context(context.wrap_socket(sock, server_hostname=host))
             sock.sendall(struct.pack(">i", len(payload)) + payload)
             header = _read_exactly(sock, 10)  # size, correlation id, error code
     except (OSError, ssl.SSLError):
