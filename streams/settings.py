@@ -42,9 +42,7 @@ class Settings(BaseSettings):
     """Port of the local broker's KRaft controller listener."""
     kafka_heap: str = "1g"
     """JVM heap of the local broker (-Xms and -Xmx); 1 GB suits a 2-core / 24 GB machine."""
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
-        "PLAINTEXT"
-    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     """How every Kafka client of controlfeed talks to the brokers (``SASL_SSL`` in
     production: SCRAM over TLS)."""
     kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
