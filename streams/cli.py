@@ -10,6 +10,7 @@ down); 2 a user or environment error that the message explains.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -24,12 +25,14 @@ from streams.console import console
 from streams.console.command import serve
 from streams.demo import SAMPLE, DemoResult, run_demo
 from streams.exceptions import ControlfeedError
+from streams.kafka.acls import PRINCIPALS
 from streams.query import query
 from streams.replay import replay
 from streams.scenario.command import generate
 from streams.settings import PROJECT_ROOT, Settings
 from streams.smoke import SmokeResult, run_smoke
 from streams.stack import SERVICE_NAMES, KafkaRelease, ServiceStatus, Stack
+from streams.stack.kafka import KafkaService
 from streams.status import status
 from streams.topics import topics
 from streams.validate import validate
@@ -98,6 +101,29 @@ def stack_status(ctx: click.Context, services: tuple[str, ...]) -> None:
     _print_status(statuses)
     if not all(s.healthy for s in statuses):
         sys.exit(1)
+
+
+@stack.command("env")
+@click.argument("principal", type=click.Choice(PRINCIPALS))
+@click.pass_context
+def stack_env(ctx: click.Context, principal: str) -> None:
+    """The variables that make a client PRINCIPAL of the local secure broker
+    (CONTROLFEED_STACK_SECURE=true): `eval "$(controlfeed stack env worker)"`."""
+    settings = _settings(ctx)
+    if not settings.stack_secure:
+        raise ControlfeedError(
+            "the local broker is not secured: it needs no credentials",
+            hint="Start it with CONTROLFEED_STACK_SECURE=true (docs/security.md).",
+        )
+    secrets = KafkaService(settings).secrets
+    if not secrets.password_file(principal).is_file():
+        raise ControlfeedError(
+            f"no credentials under {secrets.credentials} yet",
+            hint="Start the secure broker first: CONTROLFEED_STACK_SECURE=true "
+            "controlfeed stack up kafka.",
+        )
+    for name, value in secrets.client_env(principal).items():  # a file, never the password
+        click.echo(f"export {name}={shlex.quote(value)}")
 
 
 @stack.command("fetch")

@@ -150,17 +150,26 @@ def missing_topics(settings: Settings, names: list[str], timeout: float = _TIMEO
     return [name for name in names if name not in existing]
 
 
-def declare_topics(settings: Settings, timeout: float = _TIMEOUT) -> list[str]:
-    """Create every pipeline topic that does not exist yet; return the names created.
+def declare_topics(
+    settings: Settings, timeout: float = _TIMEOUT, only: Collection[str] | None = None
+) -> list[str]:
+    """Create every pipeline topic (or those named in ``only``) that does not exist yet;
+    return the names created.
 
     Idempotent: existing topics are left as they are (also when two callers
     race, the loser sees "already exists" and counts it as there). Raises
     ``TopicsError`` when the broker cannot be reached or refuses a creation,
-    e.g. a replication factor above the number of brokers.
+    e.g. a replication factor above the number of brokers, or a principal
+    without the right to create it (on a secured broker a principal sees only
+    the topics it may use: ``only`` keeps it to those).
     """
     admin = _admin(settings)
     existing = _existing(admin, settings, timeout)
-    wanted = [spec for spec in pipeline_topics(settings) if spec.name not in existing]
+    wanted = [
+        spec
+        for spec in pipeline_topics(settings)
+        if spec.name not in existing and (only is None or spec.name in only)
+    ]
     if not wanted:
         return []
     new = [NewTopic(s.name, s.partitions, s.replication, config=s.config) for s in wanted]
@@ -172,9 +181,13 @@ def declare_topics(settings: Settings, timeout: float = _TIMEOUT) -> list[str]:
             created.append(name)
         except KafkaException as err:
             if err.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                denied = err.args[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
                 raise TopicsError(
                     f"Kafka refused to create topic {name}: {err.args[0].str()}",
-                    hint="Check CONTROLFEED_TOPIC_PARTITIONS and "
+                    hint="Create the topics as the admin principal (`controlfeed topics "
+                    "create` with CONTROLFEED_KAFKA_USERNAME=admin)."
+                    if denied
+                    else "Check CONTROLFEED_TOPIC_PARTITIONS and "
                     "CONTROLFEED_TOPIC_REPLICATION_FACTOR against the cluster.",
                 ) from err
     return sorted(created)
@@ -231,6 +244,32 @@ def topics_create(settings: Settings) -> None:
     states = describe_topics(settings)
     _print_states(states, set(created))
     _out.print(f"{len(created)} created, {len(states) - len(created)} already there.")
+
+
+@topics.command("acls")
+@click.option(
+    "--apply",
+    "apply_them",
+    is_flag=True,
+    help="Create them on the cluster (as a super user, e.g. the admin principal).",
+)
+@click.pass_obj
+def topics_acls(settings: Settings, apply_them: bool) -> None:
+    """Show the ACLs of each principal (worker, producer, console, downstream) for these
+    topic names; with --apply, create them. Safe to repeat."""
+    from streams.kafka import acls
+
+    table = Table(title="ACLs (allow, any host)", title_justify="left")
+    for column in ("principal", "operation", "resource", "pattern", "name"):
+        table.add_column(column, overflow="fold", no_wrap=column != "name")
+    bindings = acls.acls(settings)
+    for b in bindings:
+        row = (b.principal, b.operation, b.restype, b.resource_pattern_type, b.name)
+        table.add_row(*(str(getattr(v, "name", v)) for v in row))
+    _out.print(table)
+    if apply_them:
+        count = acls.apply(admin_client(settings, "controlfeed-acls", log_level=2), settings)
+        _out.print(f"{count} ACLs applied to {settings.kafka_bootstrap_servers}.")
 
 
 @topics.command("list")

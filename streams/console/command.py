@@ -127,7 +127,7 @@ def serve(
             "start it with --demo-login for a throwaway one.",
         )
     config = rules_config(settings)
-    declare_topics(settings)
+    declare_topics(settings, only=[settings.topic_alert_state])  # its own; the rest it reads
     book = Book(place_names={p.place_id: p.name for p in config.places.values()})
     followers = Followers(settings, book)
     followers.start()

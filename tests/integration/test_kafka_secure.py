@@ -134,3 +134,23 @@ def test_a_client_without_valid_credentials_gets_nothing(
 
     with pytest.raises(KafkaException):
         admin_client(attempt, log_level=0).list_topics(timeout=5)
+
+
+def test_the_cli_shows_applies_and_points_at_the_credentials(
+    secure: tuple[Settings, LocalSecrets],
+) -> None:
+    settings, secrets = secure
+    base = {"CONTROLFEED_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+            "CONTROLFEED_DATA_DIR": str(settings.data_dir)}  # fmt: skip
+
+    applied = run_cli("topics", "acls", "--apply", env={**base, **_env(secure, "admin")})
+    refused = run_cli("topics", "acls", "--apply", env={**base, **_env(secure, "worker")})
+    shown = run_cli("stack", "env", "downstream", env={**base, "CONTROLFEED_STACK_SECURE": "true"})
+
+    assert applied.returncode == 0 and "ACLs applied" in applied.stdout, applied.stderr
+    assert "User:downstream" in applied.stdout and "clean." in applied.stdout
+    assert refused.returncode != 0 and "super user" in refused.stderr  # only admin may
+    assert f"CONTROLFEED_KAFKA_PASSWORD_FILE={secrets.password_file('downstream')}" in shown.stdout
+    for result in (applied, refused, shown):
+        assert secrets.password("admin") not in result.stdout + result.stderr
+        assert secrets.password("downstream") not in result.stdout + result.stderr
