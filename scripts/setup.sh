@@ -5,6 +5,7 @@
 #
 #   1. Debian packages: clickhouse-server and clickhouse-client (18.16),
 #      prometheus (with promtool), prometheus-alertmanager (with amtool),
+#      docker-compose (validates docker/compose.yaml with no daemon),
 #      chromium and a Chinese font (the console's browser tests), Java 17
 #      and Maven if absent.
 #   2. A virtualenv in .venv with the project and its dev extras (reinstalled
@@ -27,6 +28,7 @@ command -v clickhouse-client >/dev/null || command -v clickhouse >/dev/null \
 command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null \
   || need+=(prometheus-alertmanager)  # the local stack's Alertmanager and amtool
+command -v docker-compose >/dev/null || need+=(docker-compose)  # validates docker/compose.yaml
 command -v chromium >/dev/null || need+=(chromium)  # the console's browser tests (Playwright)
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)  # 中文 in them
 if [ ${#need[@]} -gt 0 ]; then
