@@ -42,18 +42,31 @@ class ServerStore:
     and again after a network error, so a store outlives a server restart.
     """
 
-    def __init__(self, url: str, *, connect_timeout: float = 5.0, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        password: str | None = None,
+        connect_timeout: float = 5.0,
+        timeout: float = 60.0,
+    ) -> None:
+        """``password``: the URL user's, when the URL holds none (read from a file by the
+        caller). TLS is the URL's: ``?secure=True&ca_certs=/path/ca.pem`` (clickhouse-driver's
+        parameters). A URL that does not parse is a ``QueryError`` that never shows it."""
         try:
             self._client = Client.from_url(url)
+            description = _safe_url(url)
         except (ValueError, KeyError) as err:
             raise QueryError(
-                f"bad ClickHouse URL {url!r}: {err}",
-                hint="Use the form clickhouse://host:9000/database.",
+                f"the ClickHouse URL does not parse ({type(err).__name__})",
+                hint="Use the form clickhouse://user@host:9000/database.",
             ) from err
+        if password is not None and not urlsplit(url).password:
+            self._client.connection.password = password
         self._client.connection.connect_timeout = connect_timeout
         self._client.connection.send_receive_timeout = timeout
         install_native_blocks(self._client)
-        self._description = _safe_url(url)
+        self._description = description
 
     @property
     def description(self) -> str:

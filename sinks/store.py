@@ -70,8 +70,10 @@ class Store(Protocol):
         ...
 
 
-def open_store(url: str, path: Path) -> Store:
+def open_store(url: str, path: Path, password: str | None = None) -> Store:
     """The configured store: a ClickHouse server when ``url`` is set, else chDB at ``path``.
+
+    ``password`` is the server user's when the URL holds none (chDB has no users).
 
     Called by entry points with plain values from the settings
     (``clickhouse_url``, ``data_dir / "chdb"``): ``sinks`` never reads the
@@ -82,7 +84,7 @@ def open_store(url: str, path: Path) -> Store:
     if url:
         from sinks.server import ServerStore
 
-        return ServerStore(url)
+        return ServerStore(url, password=password)
     from sinks.embedded import ChdbStore
 
     return ChdbStore(path)

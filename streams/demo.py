@@ -35,6 +35,7 @@ from typing import Any
 
 from confluent_kafka import KafkaException, TopicPartition
 
+from streams import stores
 from streams.exceptions import ControlfeedError
 from streams.kafka.clients import admin_client, consumer
 from streams.kafka.read import partitions_of, read_topic
@@ -207,10 +208,10 @@ def _stored(settings: Settings) -> tuple[dict[str, int], str]:
 
     The store may hold other runs' events too; only the sample's event ids count.
     """
-    from sinks import SinkError, open_store
+    from sinks import SinkError
 
     try:
-        store = open_store(settings.clickhouse_url, settings.data_dir / "chdb")
+        store = stores.reader(settings)
     except SinkError as err:
         raise ControlfeedError(
             f"cannot open the store to count what the demo stored: {err}",

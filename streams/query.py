@@ -2,7 +2,12 @@
 
 Registered in ``streams.cli``. The store is the one the worker writes:
 the ClickHouse server of ``CONTROLFEED_CLICKHOUSE_URL`` when set, else chDB
-under ``<CONTROLFEED_DATA_DIR>/chdb`` (``sinks.open_store``). Output is a
+under ``<CONTROLFEED_DATA_DIR>/chdb``. It reads: as the read-only user of
+``CONTROLFEED_CLICKHOUSE_READ_URL`` when set (``streams.stores.reader``), and a
+statement that changes the store (``INSERT``, ``CREATE``, ``DROP``, ``ALTER``,
+... or several statements) is refused before it is sent unless ``--write`` is
+given, which runs it as the writing user; the read-only user is the server's
+own guard for the rest. Output is a
 table (default), CSV with a header, or JSON lines (one object per row).
 Bad SQL, an unreachable server, a chDB path held by a running worker or a
 missing chDB install raise ``ControlfeedError`` with a hint (exit 2), never
@@ -14,15 +19,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Final
 
 import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sinks import QueryResult, SinkError, open_store
+from sinks import QueryResult, SinkError
+from streams import stores
 from streams.exceptions import ControlfeedError
 from streams.settings import Settings
 
@@ -31,10 +38,34 @@ __all__ = ["query", "run_query"]
 _out = Console(highlight=False)
 
 
-def run_query(settings: Settings, sql: str) -> QueryResult:
-    """Run ``sql`` on the configured store; store errors become ``ControlfeedError``."""
+_WRITING: Final = frozenset({
+    "alter", "attach", "backup", "create", "delete", "detach", "drop", "exchange", "grant",
+    "insert", "kill", "move", "optimize", "rename", "replace", "restore", "revoke", "set",
+    "system", "truncate", "undrop", "update", "use",
+})  # fmt: skip
+"""First words of statements that change the store or the session."""
+
+
+def _changes(sql: str) -> bool:
+    """Whether ``sql`` changes the store: a writing first word (comments skipped), or more
+    than one statement. Anything else is sent, and the server answers (a typo included)."""
+    text = re.sub(r"--[^\n]*|/\*.*?\*/", " ", sql, flags=re.S).strip().lstrip("(").lower()
+    words = text.split(None, 1)
+    return (bool(words) and words[0] in _WRITING) or ";" in text.rstrip().rstrip(";")
+
+
+def run_query(settings: Settings, sql: str, *, write: bool = False) -> QueryResult:
+    """Run ``sql`` on the configured store; store errors become ``ControlfeedError``.
+
+    Without ``write`` only a reading statement runs, as the reader (module docstring).
+    """
+    if not write and _changes(sql):
+        raise ControlfeedError(
+            "this statement changes the store, and `controlfeed query` only reads by default",
+            hint="Add --write to run it as the writing user (CONTROLFEED_CLICKHOUSE_URL's).",
+        )
     try:
-        store = open_store(settings.clickhouse_url, settings.data_dir / "chdb")
+        store = stores.writer(settings) if write else stores.reader(settings)
         try:
             return store.query(sql)
         finally:
@@ -105,15 +136,20 @@ def _print_table(result: QueryResult) -> None:
     show_default=True,
     help="table for people, csv (with a header) or json (one object per line) for scripts.",
 )
+@click.option(
+    "--write",
+    is_flag=True,
+    help="Allow a statement that changes the store (DDL, INSERT), as the writing user.",
+)
 @click.pass_context
-def query(ctx: click.Context, sql: str, output: str) -> None:
+def query(ctx: click.Context, sql: str, output: str, write: bool) -> None:
     """Run SQL on the store (the ClickHouse server, or chDB when none is configured).
 
     Read the tables through FINAL and the *_per_minute aggregates with
     uniqExactMerge; docs/storage.md lists the tables and the operators' queries.
     """
     settings: Settings = ctx.obj
-    result = run_query(settings, sql)
+    result = run_query(settings, sql, write=write)
     if output == "csv":
         click.echo(format_csv(result), nl=False)
     elif output == "json":

@@ -63,8 +63,16 @@ class Settings(BaseSettings):
     CA, a SCRAM user and ACLs per principal; ``docs/security.md``)."""
 
     clickhouse_url: str = ""
-    """ClickHouse native-protocol URL of the pipeline's store, e.g.
-    ``clickhouse://127.0.0.1:9000/default``; empty means not configured."""
+    """ClickHouse native-protocol URL of the pipeline's store, as the user that writes
+    (the sink), e.g. ``clickhouse://controlfeed_writer@127.0.0.1:9000/default``; TLS by
+    ``?secure=True&ca_certs=...``; empty means not configured (chDB)."""
+    clickhouse_password_file: Path | None = None
+    """File holding the password of ``clickhouse_url``'s user, when the URL holds none."""
+    clickhouse_read_url: str = ""
+    """URL of a read-only user, for ``controlfeed query`` and the console; empty: the
+    ``clickhouse_url``."""
+    clickhouse_read_password_file: Path | None = None
+    """File holding the password of ``clickhouse_read_url``'s user."""
     sink_enabled: bool = True
     """Whether the worker stores events, alerts and dead letters (``streams.sink``)."""
     sink_batch_rows: int = Field(default=100_000, ge=1)

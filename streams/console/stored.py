@@ -9,8 +9,9 @@ event, alert and action once (``docs/storage.md``), pseudonymised and masked, so
 what is shown is what ClickHouse holds: ``person_key``, ``person_masked``,
 ``phone_masked``, never a raw number; the SQL is ``sinks.queries``'.
 
-It needs a ClickHouse server (``CONTROLFEED_CLICKHOUSE_URL``): the embedded chDB
-store belongs to the worker's sink process. Without one, or when the server cannot
+It needs a ClickHouse server (``CONTROLFEED_CLICKHOUSE_READ_URL``, a read-only
+user, else ``CONTROLFEED_CLICKHOUSE_URL``; ``streams.stores.reader``): the
+embedded chDB store belongs to the worker's sink process. Without one, or when the server cannot
 be reached, every method raises ``NotStoredError`` whose message says so in words (no
 URL or password in them) and the console goes on with what it holds in memory.
 """
@@ -25,9 +26,10 @@ from typing import Any, Final, TypeVar
 from pydantic import ValidationError
 
 from schemas.alerts import Alert
-from sinks import Store, open_store
+from sinks import Store
 from sinks.exceptions import SinkError
 from sinks.queries import ALERT_HISTORY_COLUMNS, ALERT_TRAIL, AlertFilter, alert_history_sql
+from streams import stores
 from streams.exceptions import ControlfeedError
 from streams.settings import Settings
 
@@ -78,8 +80,8 @@ class Stored:
     """Reads the configured ClickHouse server; see the module docstring."""
 
     def __init__(self, settings: Settings) -> None:
-        self._url = settings.clickhouse_url
-        self._data_dir = settings.data_dir
+        self._settings = settings
+        self._url = stores.reader_url(settings)
 
     @property
     def configured(self) -> bool:
@@ -94,7 +96,7 @@ class Stored:
                 "belongs to the worker's sink)"
             )
         try:
-            store = open_store(self._url, self._data_dir / "chdb")
+            store = stores.reader(self._settings)
         except SinkError as err:
             raise NotStoredError(
                 f"ClickHouse cannot be reached ({type(err).__name__}); try again later"

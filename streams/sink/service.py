@@ -65,8 +65,8 @@ from sinks import (
     StoreUnavailableError,
     drop_old_partitions,
     migrate,
-    open_store,
 )
+from streams import stores
 from streams.kafka.commits import Cut, OffsetLedger, Partition
 from streams.kafka.stage import Stage, headers
 from streams.kafka.transactions import StopRequested
@@ -162,9 +162,7 @@ class SinkService(Stage):
                   settings.topic_alert_state)  # fmt: skip
         group = f"{settings.worker_group}-sink"
         super().__init__(settings, group, topics, f"{group}-{worker_id}", stop)
-        self._open = open_store or partial(
-            _open_configured, settings.clickhouse_url, settings.data_dir
-        )
+        self._open = open_store or partial(stores.writer, settings)
         self._engine, self._alerts, self._states = topics[0], topics[1], topics[3]
         self._max_rows = settings.sink_batch_rows
         self._store: Store | None = None
@@ -520,8 +518,3 @@ def _chunks(block: Block) -> list[_Chunk]:
         _Chunk(table, columns, len(columns[0]) if columns else 0)
         for table, columns in block.tables.items()
     ]
-
-
-def _open_configured(url: str, data_dir: Any) -> Store:
-    """``sinks.open_store`` with the settings' values (the default ``open_store``)."""
-    return open_store(url, data_dir / "chdb")

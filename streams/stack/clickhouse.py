@@ -2,22 +2,34 @@
 
 The config is the project's own, written under ``<data_dir>/clickhouse``:
 loopback only, its own data and log folders and ports, user ``default``
-without password reachable from loopback only. Root tag ``<yandex>`` is read
+without password reachable from loopback only (the tests' and the demo's
+administrator), and the pipeline's two users with passwords made once under
+``credentials/`` (files of mode 0600): ``controlfeed_writer`` for the sink
+(``CONTROLFEED_CLICKHOUSE_URL``) and ``controlfeed_reader``, whose profile is
+read-only (``readonly=1``: no insert, no DDL, no settings), for ``controlfeed
+query`` and the console (``CONTROLFEED_CLICKHOUSE_READ_URL``). Root tag ``<yandex>`` is read
 by 18.16 (Debian's) and by current releases alike, so a current ``clickhouse``
 binary on PATH runs with the same files.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from streams.stack.private import ensure_password, private_dir
 from streams.stack.service import Service
 from streams.stack.tools import find_program
 
-__all__ = ["ClickHouseService"]
+__all__ = ["READER", "WRITER", "ClickHouseService"]
+
+WRITER = "controlfeed_writer"
+"""The local server's user that the sink writes as."""
+READER = "controlfeed_reader"
+"""The local server's read-only user (query, the console)."""
 
 _CONFIG = """<?xml version="1.0"?>
 <!-- Written by controlfeed stack; edits are overwritten at the next start. -->
@@ -54,6 +66,10 @@ _USERS = """<?xml version="1.0"?>
             <max_memory_usage>4000000000</max_memory_usage>
             <load_balancing>random</load_balancing>
         </default>
+        <readonly>
+            <readonly>1</readonly>
+            <max_memory_usage>4000000000</max_memory_usage>
+        </readonly>
     </profiles>
     <users>
         <default>
@@ -62,6 +78,18 @@ _USERS = """<?xml version="1.0"?>
             <profile>default</profile>
             <quota>default</quota>
         </default>
+        <controlfeed_writer>
+            <password_sha256_hex>{writer_sha256}</password_sha256_hex>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </controlfeed_writer>
+        <controlfeed_reader>
+            <password_sha256_hex>{reader_sha256}</password_sha256_hex>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <profile>readonly</profile>
+            <quota>default</quota>
+        </controlfeed_reader>
     </users>
     <quotas>
         <default>
@@ -118,7 +146,27 @@ class ClickHouseService(Service):
                 http_port=self.settings.clickhouse_http_port,
             )
         )
-        (self.home / "users.xml").write_text(_USERS)
+        private_dir(self.credentials)
+        digests = {
+            f"{kind}_sha256": hashlib.sha256(
+                ensure_password(self.password_file(user)).encode()
+            ).hexdigest()
+            for kind, user in (("writer", WRITER), ("reader", READER))
+        }
+        (self.home / "users.xml").write_text(_USERS.format(**digests))
+
+    @property
+    def credentials(self) -> Path:
+        """The folder of the pipeline users' password files."""
+        return self.home / "credentials"
+
+    def password_file(self, user: str) -> Path:
+        """The file holding ``user``'s password (``WRITER`` or ``READER``)."""
+        return self.credentials / f"{user}.password"
+
+    def url(self, user: str, database: str = "default") -> str:
+        """The native URL of ``user`` on this server (no password: see ``password_file``)."""
+        return f"clickhouse://{user}@127.0.0.1:{self.settings.clickhouse_tcp_port}/{database}"
 
     def command(self) -> list[str]:
         return [*self._binary(), f"--config-file={self.home / 'config.xml'}"]

@@ -16,31 +16,18 @@ printed; ``client_settings`` points at their files.
 
 from __future__ import annotations
 
-import os
-import secrets
 import subprocess
 from pathlib import Path
 
 from streams.exceptions import StackError
 from streams.kafka.acls import PRINCIPALS
 from streams.settings import Settings
+from streams.stack.private import ensure_password, private_dir, private_file
 from streams.stack.tools import find_program
 
 __all__ = ["LocalSecrets"]
 
 _DAYS = "825"
-
-
-def _private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    path.chmod(0o700)
-    return path
-
-
-def _private_file(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
 
 
 class LocalSecrets:
@@ -71,17 +58,16 @@ class LocalSecrets:
 
     def ensure(self) -> None:
         """Make whatever is missing; raises ``StackError`` when openssl fails."""
-        _private_dir(self.home)
-        _private_dir(self.credentials)
+        private_dir(self.home)
+        private_dir(self.credentials)
         for principal in PRINCIPALS:
-            if not self.password_file(principal).is_file():
-                _private_file(self.password_file(principal), secrets.token_urlsafe(24) + "\n")
+            ensure_password(self.password_file(principal))
         if not self.keystore.is_file():
             self._make_tls()
 
     def _make_tls(self) -> None:
         openssl = str(find_program("openssl", "openssl", extra_dirs=()))
-        tls = _private_dir(self.tls)
+        tls = private_dir(self.tls)
         ca_key, key, csr, cert = (tls / n for n in ("ca.key", "broker.key", "broker.csr",
                                                     "broker.crt"))  # fmt: skip
         san = tls / "san.cnf"
@@ -103,7 +89,7 @@ class LocalSecrets:
                     f"kafka: openssl could not make the local TLS files: {result.stderr[-500:]}",
                     hint=f"Remove {tls} and retry; check that openssl works.",
                 )
-        _private_file(self.keystore, key.read_text() + cert.read_text() + self.ca_file.read_text())
+        private_file(self.keystore, key.read_text() + cert.read_text() + self.ca_file.read_text())
         for path in tls.iterdir():
             path.chmod(0o600)
 

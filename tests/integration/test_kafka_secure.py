@@ -100,7 +100,9 @@ def test_the_sample_through_the_secured_broker_gives_the_labels(
         terminate(worker)
 
     assert_labelled(alerts, sample_labels(), f"worker log:\n{tail(log, 30)}")
-    output = log.read_text() + replayed.stdout + replayed.stderr
+    broker_logs = "".join(f.read_text(errors="replace") for f in (secrets.home / "logs").iterdir()
+                          if f.is_file())  # fmt: skip
+    output = log.read_text() + replayed.stdout + replayed.stderr + broker_logs
     for principal in ("admin", "worker", "producer", "downstream", "console"):
         assert secrets.password(principal) not in output, principal
 

@@ -35,11 +35,13 @@ from schemas.alert_state import AlertState
 from schemas.decode import Rejected, decode
 from sinks import SinkError, Store, open_store
 from sinks.queries import ALERT_TRAIL
+from streams import stores
 from streams.demo import SAMPLE, sample_labels
 from streams.kafka.clients import producer
 from streams.settings import Settings
 from streams.sink.backlog import sink_backlog
 from streams.stack import ClickHouseService, Stack
+from streams.stack.clickhouse import WRITER
 from streams.stack.process import terminate
 from streams.topics import pipeline_topics
 from tests.integration.conftest import Admin
@@ -240,13 +242,14 @@ def _assert_exact(stored: Stored, settings: Settings, log: Path) -> None:
 
 
 def _where(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    """The worker's store variables: a database of the test's own, or chDB in its data dir."""
+    """The worker's store variables: a database of the test's own, written as the local
+    server's writing user (its password from a file), or chDB in its data dir."""
     if kind == "chdb":
         return {"CONTROLFEED_CLICKHOUSE_URL": ""}
     database: str = request.getfixturevalue("ch_database")
-    settings: Settings = request.getfixturevalue("settings")
-    return {"CONTROLFEED_CLICKHOUSE_URL": settings.stack_clickhouse_url.rsplit("/", 1)[0]
-            + f"/{database}"}  # fmt: skip
+    server = ClickHouseService(request.getfixturevalue("settings"))
+    return {"CONTROLFEED_CLICKHOUSE_URL": server.url(WRITER, database),
+            "CONTROLFEED_CLICKHOUSE_PASSWORD_FILE": str(server.password_file(WRITER))}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -277,7 +280,11 @@ def test_the_sample_lands_in_the_store_once(
         _wait_stored(settings, worker, log, timeout=30)
     finally:
         terminate(worker)
-    store = open_store(env["CONTROLFEED_CLICKHOUSE_URL"], log.parent / "data" / "chdb")
+    password = env.get("CONTROLFEED_CLICKHOUSE_PASSWORD_FILE")
+    store = stores.writer(settings.model_copy(update={
+        "clickhouse_url": env["CONTROLFEED_CLICKHOUSE_URL"], "data_dir": log.parent / "data",
+        "clickhouse_password_file": Path(password) if password else None,
+    }))  # fmt: skip
     trail = store.query(ALERT_TRAIL.format(alert_id=actions[0].alert_id)).rows
     stored = _read_store(store, scan=True)
     sample_runs[kind] = (stored, settings, log)
