@@ -162,6 +162,10 @@ def test_kafka_speaks_sasl_ssl_to_clients_and_plaintext_only_to_its_own_controll
     assert _listeners(env["KAFKA_LISTENERS"])["CONTROLLER"].startswith("127.0.0.1:")
     assert env["KAFKA_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
     assert env["KAFKA_INTER_BROKER_LISTENER_NAME"] == "INTERNAL"
+    # Its own inter-broker connections verify its certificate: without a truststore
+    # of the CA the broker stops at start (PKIX path building failed).
+    assert env["KAFKA_SSL_TRUSTSTORE_LOCATION"] == "/run/secrets/kafka_ca"
+    assert env["KAFKA_SSL_KEYSTORE_LOCATION"] == "/run/secrets/kafka_broker"
 
 
 def test_kafka_authorizes_with_acls_and_admin_as_super_user(services: dict[str, Any]) -> None:

@@ -18,6 +18,8 @@ set -euo pipefail
 PRINCIPALS=(admin worker producer console downstream)  # = streams.kafka.acls.PRINCIPALS
 SECRETS=${SETUP_SECRETS:-/run/secrets}  # overridable to try the script outside the image
 BIN=${SETUP_KAFKA_BIN:-/opt/kafka/bin}
+BOOTSTRAP=${SETUP_BOOTSTRAP:-kafka:9092}  # the INTERNAL listener
+TOOL_HEAP=-Xmx256m  # the tools' JVMs: not the broker's KAFKA_HEAP_OPTS of the service
 WORK=$(mktemp -d /tmp/controlfeed-kafka.XXXXXX)  # 0700: the admin login lives here
 trap 'rm -rf "$WORK"' EXIT
 
@@ -53,7 +55,7 @@ PROPS
     scram+=(--add-scram "SCRAM-SHA-512=[name=$principal,password=$(password "$principal")]")
   done
   echo "controlfeed: formatting $KAFKA_LOG_DIRS with SCRAM users ${PRINCIPALS[*]}"
-  "$BIN/kafka-storage.sh" format --ignore-formatted --cluster-id "$CLUSTER_ID" \
+  KAFKA_HEAP_OPTS=$TOOL_HEAP "$BIN/kafka-storage.sh" format --ignore-formatted --cluster-id "$CLUSTER_ID" \
     --config "$WORK/format.properties" "${scram[@]}" >/dev/null
 }
 
@@ -74,17 +76,17 @@ JAAS
     exec /etc/kafka/docker/run
     ;;
   health)
-    "$BIN/kafka-broker-api-versions.sh" --bootstrap-server kafka:9092 \
+    KAFKA_HEAP_OPTS=$TOOL_HEAP "$BIN/kafka-broker-api-versions.sh" --bootstrap-server "$BOOTSTRAP" \
       --command-config "$(admin_properties)" >/dev/null
     ;;
   users)
     config=$(admin_properties)
     for principal in "${PRINCIPALS[@]}"; do
-      printf 'SCRAM-SHA-512=[iterations=8192,password=%s]\n' "$(password "$principal")" \
-        > "$WORK/scram"
-      "$BIN/kafka-configs.sh" --bootstrap-server kafka:9092 --command-config "$config" \
-        --alter --entity-type users --entity-name "$principal" \
-        --add-config-file "$WORK/scram" >/dev/null
+      # In the tool's arguments, as for `format --add-scram`: seen inside this container only.
+      KAFKA_HEAP_OPTS=$TOOL_HEAP "$BIN/kafka-configs.sh" --bootstrap-server "$BOOTSTRAP" \
+        --command-config "$config" --alter --entity-type users --entity-name "$principal" \
+        --add-config "SCRAM-SHA-512=[iterations=8192,password=$(password "$principal")]" \
+        >/dev/null
       echo "controlfeed: SCRAM credentials of $principal set"
     done
     ;;
