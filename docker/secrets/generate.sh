@@ -21,8 +21,7 @@
 #   smtp_password, dispatch_webhook_token  placeholders: write the real values in
 #   ca/ca.key                       the CA's private key: not mounted anywhere; keep it
 #                                   offline, it signs new certificates
-# and docker/.env (gitignored): the compose project name and, until the code reads
-# ClickHouse passwords from files, the two ClickHouse passwords for the URLs.
+# and docker/.env (gitignored): the compose project name.
 #
 # Files are 0644 inside this 0700 folder: containers run as other users (Kafka
 # 1000, ClickHouse 101, Grafana 472, controlfeed 10001) and compose bind-mounts
@@ -96,9 +95,6 @@ umask 077
 cat > ../.env <<ENV
 # Written by docker/secrets/generate.sh; gitignored. Compose reads it from docker/.
 COMPOSE_PROJECT_NAME=controlfeed
-# Until the code reads ClickHouse passwords from files (issue 14), the URLs carry them.
-CLICKHOUSE_WRITER_PASSWORD=$(cat clickhouse_writer_password)
-CLICKHOUSE_READER_PASSWORD=$(cat clickhouse_reader_password)
 ENV
 chmod 644 -- * 2>/dev/null || true
 chmod 755 generate.sh ca

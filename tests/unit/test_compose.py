@@ -214,18 +214,34 @@ def test_clickhouse_ports_match_the_settings(services: dict[str, Any], defaults:
     assert set(published.values()) == {"127.0.0.1"}
 
 
-@pytest.mark.parametrize(("service", "user"), [("worker", "writer"), ("console", "reader")])
+@pytest.mark.parametrize(
+    ("service", "user", "setting"),
+    [("worker", "writer", "CLICKHOUSE"), ("console", "reader", "CLICKHOUSE_READ")],
+)
 def test_the_sink_writes_as_the_writer_and_the_console_reads_as_the_reader(
-    services: dict[str, Any], defaults: Settings, service: str, user: str
+    services: dict[str, Any], defaults: Settings, service: str, user: str, setting: str
 ) -> None:
-    url = services[service]["environment"]["CONTROLFEED_CLICKHOUSE_URL"]
+    env = services[service]["environment"]
     users = (DOCKER / "clickhouse" / "users.d" / "controlfeed.xml").read_text()
-
-    assert url.startswith(f"clickhouse://controlfeed_{user}:")
-    assert f"@clickhouse:{defaults.clickhouse_tcp_port}/controlfeed" in url
-    assert f"<controlfeed_{user}>" in users
     generator = (DOCKER / "secrets" / "generate.sh").read_text()
-    assert f"<controlfeed_{user}><password_sha256_hex>" in generator
+
+    url = env[f"CONTROLFEED_{setting}_URL"]
+    assert (
+        url
+        == f"clickhouse://controlfeed_{user}@clickhouse:{defaults.clickhouse_tcp_port}/controlfeed"
+    )
+    assert env[f"CONTROLFEED_{setting}_PASSWORD_FILE"] == f"/run/secrets/clickhouse_{user}_password"
+    assert f"<controlfeed_{user}>" in users
+    assert (
+        f"<controlfeed_{user}><password_sha256_hex>$(hash clickhouse_{user}_password)" in generator
+    )
+
+
+def test_the_console_has_no_writer_credentials(services: dict[str, Any]) -> None:
+    env = services["console"]["environment"]
+
+    assert "CONTROLFEED_CLICKHOUSE_URL" not in env
+    assert "clickhouse_writer_password" not in services["console"]["secrets"]
 
 
 def test_clickhouse_mounts_the_users_and_their_password_hashes(services: dict[str, Any]) -> None:
