@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     """Output topic of alerts."""
     topic_dead_letter: str = "feeds.dead-letter"
     """Output topic of bad input, with the reason and source coordinates in headers."""
+    topic_clean_checkpoint_scans: str = "clean.checkpoint-scans"
+    """Clean topic of ``checkpoint_scan`` for downstream readers (``schemas.downstream``)."""
+    topic_clean_venue_scans: str = "clean.venue-scans"
+    """Clean topic of ``venue_scan`` for downstream readers."""
+    topic_clean_patrol_events: str = "clean.patrol-events"
+    """Clean topic of ``patrol_event`` for downstream readers."""
     topic_alert_state: str = "alerts.state"
     """Compacted topic of the alerts' handling (``schemas.alert_state``), keyed by
     ``alert_id``: written by the console, followed by downstream systems and the sink."""
@@ -193,6 +199,14 @@ class Settings(BaseSettings):
             "patrol_event": self.topic_patrol_events,
             "risk_area": self.topic_risk_areas,
             "venue": self.topic_venues,
+        }
+
+    def clean_topics(self) -> dict[str, str]:
+        """The clean topic of each live feed, by feed name (``schemas.downstream``)."""
+        return {
+            "checkpoint_scan": self.topic_clean_checkpoint_scans,
+            "venue_scan": self.topic_clean_venue_scans,
+            "patrol_event": self.topic_clean_patrol_events,
         }
 
     def topic_fields(self) -> list[str]:

@@ -106,6 +106,7 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
     roles = {**settings.feed_topics(), "alerts": settings.topic_alerts}
     roles["alert_state"] = settings.topic_alert_state
     roles["dead_letter"] = settings.topic_dead_letter
+    roles.update({f"clean_{feed}": name for feed, name in settings.clean_topics().items()})
     return [
         TopicSpec(
             role=role,

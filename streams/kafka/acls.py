@@ -14,9 +14,9 @@ principal per role (``docs/security.md``):
 - ``console``: reads the alerts, the venue register and the alert-state topic,
   writes the alert-state topic; its groups begin with ``controlfeed-console``.
 - ``downstream`` (grid apps, the health commission, police dispatch): reads the
-  alerts, the alert-state topic and the clean topics (``clean.*``), in consumer
-  groups beginning with ``downstream``; never a feed or the dead letters, which
-  hold raw ID and phone numbers.
+  alerts, the alert-state topic and the clean topics (``clean.*``, which the
+  worker writes), in consumer groups beginning with ``downstream``; never a feed
+  or the dead letters, which hold raw ID and phone numbers.
 - ``admin``: a super user of the broker (topics, ACLs, users); no ACL needed.
 
 ``apply`` is idempotent: creating an ACL that exists changes nothing.
@@ -44,7 +44,6 @@ from streams.exceptions import ControlfeedError
 from streams.settings import Settings
 
 __all__ = [
-    "CLEAN_PREFIX",
     "CONSOLE_GROUP_PREFIX",
     "DOWNSTREAM_GROUP_PREFIX",
     "PRINCIPALS",
@@ -54,8 +53,6 @@ __all__ = [
 
 PRINCIPALS: Final = ("admin", "worker", "producer", "console", "downstream")
 """The SCRAM users of a secured deployment, one per role."""
-CLEAN_PREFIX: Final = "clean."
-"""Topics of pseudonymised, validated events for downstream readers."""
 DOWNSTREAM_GROUP_PREFIX: Final = "downstream"
 """Consumer groups the ``downstream`` principal may use begin with this."""
 CONSOLE_GROUP_PREFIX: Final = "controlfeed-console"
@@ -79,6 +76,7 @@ def _grants(settings: Settings) -> dict[str, list[Grant]]:
             *_topics([*feeds, settings.topic_alert_state], read),
             *_topics(internal, read, write, create),
             *_topics([settings.topic_alerts, settings.topic_dead_letter], read, write),
+            *_topics(settings.clean_topics().values(), write),
             (group, settings.worker_group, prefixed, read),
             (ResourceType.TRANSACTIONAL_ID, settings.worker_group, prefixed, write),
         ],
@@ -88,8 +86,14 @@ def _grants(settings: Settings) -> dict[str, list[Grant]]:
             (group, CONSOLE_GROUP_PREFIX, prefixed, read),
         ],
         "downstream": [
-            *_topics([settings.topic_alerts, settings.topic_alert_state], read),
-            (ResourceType.TOPIC, CLEAN_PREFIX, prefixed, read),
+            *_topics(
+                [
+                    settings.topic_alerts,
+                    settings.topic_alert_state,
+                    *settings.clean_topics().values(),
+                ],
+                read,
+            ),
             (group, DOWNSTREAM_GROUP_PREFIX, prefixed, read),
         ],
     }

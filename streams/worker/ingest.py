@@ -6,7 +6,8 @@ topics, in each partition's order. ``Ingest.handle`` decodes the value
 topic, ``wrong_topic``) into a dead letter that keeps the original key, value
 and headers, pseudonymises scans with the HMAC key (raw ID and phone numbers
 go no further), routes each event to its engine partitions
-(``rules.route`` / ``rules.partition_for``) and broadcasts reference records.
+(``rules.route`` / ``rules.partition_for``), adds the record of its clean topic
+(``schemas.downstream``) and broadcasts reference records.
 Markers (``Watermark``, ``Idle``) are built by ``markers`` and ``idle``.
 Pure Python, no metrics of its own: it counts the valid events of each feed
 (``take_counts``) for the stage to export once per batch. It never raises on
@@ -30,6 +31,7 @@ from schemas.clean import (
     pseudonymise,
 )
 from schemas.decode import Rejected, decode
+from schemas.downstream import downstream_record
 from schemas.feeds import RiskArea, Venue
 from streams.worker.deadletter import WRONG_TOPIC, dead_letter_headers
 from streams.worker.idleness import SourceTracker
@@ -89,6 +91,9 @@ class EngineOut(NamedTuple):
     store: bool = False
     """The one copy of a record the sink stores (header ``wire.STORE_HEADER``): an event's
     copy for the first family of its route, a reference record's for partition 0."""
+    topic: str | None = None
+    """Not for the engine topic but for this one: the clean topic of the event's feed
+    (``schemas.downstream``; ``partition`` -1: by key)."""
 
 
 class Ingest:
@@ -101,9 +106,11 @@ class Ingest:
         config: RulesConfig,
         partitions: int,
         tracker: SourceTracker,
+        clean_topics: dict[str, str] | None = None,
     ) -> None:
         """``feed_topics``: topic of each feed; ``key``: the pseudonym secret;
-        ``partitions``: engine-topic partitions; ``tracker``: shared with the timer."""
+        ``partitions``: engine-topic partitions; ``tracker``: shared with the timer;
+        ``clean_topics``: the clean topic of each live feed (none: no clean records)."""
         if not key:
             raise ValueError("ingest needs a non-empty pseudonym key")
         self._feed_of = {topic: feed for feed, topic in feed_topics.items()}
@@ -111,6 +118,7 @@ class Ingest:
         self._config = config
         self._partitions = partitions
         self.tracker = tracker
+        self._clean_topics = dict(clean_topics or {})
         self._counts: dict[str, int] = {}
 
     def take_counts(self) -> dict[str, tuple[int, float]]:
@@ -164,6 +172,10 @@ class Ingest:
                     zip(routes, dump_event_copies(source, clean, routes), strict=True)
                 )
             ]
+            clean_topic = self._clean_topics.get(clean.feed)
+            if clean_topic is not None:
+                subject, value = downstream_record(clean)
+                out.append(EngineOut(-1, subject, value, stamp, False, clean_topic))
         self.tracker.seen(source, record.offset, clean.event_time, now)
         return out
 

@@ -68,8 +68,9 @@ class IngestStage(TransactionalStage):
         )
         self.tracker = SourceTracker()
         self.ingest = Ingest(
-            settings.feed_topics(), key, config, settings.engine_partitions, self.tracker
-        )
+            settings.feed_topics(), key, config, settings.engine_partitions, self.tracker,
+            settings.clean_topics(),
+        )  # fmt: skip
         self._engine_topic = settings.topic_engine
         self._dead_letter_topic = settings.topic_dead_letter
         self._next_tick = 0.0
@@ -111,6 +112,9 @@ class IngestStage(TransactionalStage):
         for r in records:
             if r.timestamp is None:  # a marker
                 send(topic, r.value, r.key, r.partition)
+                continue
+            if r.topic is not None:  # the event's clean-topic record, for downstream readers
+                send(r.topic, r.value, r.key, -1, None, round(r.timestamp * 1000))
                 continue
             if cause is None:
                 cause = [(CAUSE_HEADER, str(round(r.timestamp * 1000)).encode())]

@@ -4,7 +4,9 @@ Issue 14, first "Done when". The module starts a broker of its own with
 ``CONTROLFEED_STACK_SECURE`` (its folder, its ports, the default topic names its
 ACLs are written for) and stops it at the end; the plaintext stack of the other
 tests is not touched. The worker runs as ``worker``, replay as ``producer``, and
-the alerts are read as ``downstream``: they equal the sample's labels. Then the
+the alerts are read as ``downstream``: they equal the sample's labels; so do the
+clean topics (issue 15): every valid event once, validated, versioned, keyed by
+subject, with no raw ID or phone number. Then the
 refusals: ``downstream`` may not read a feed or the dead letters, ``producer``
 may read nothing, and a plaintext client, a TLS client without SASL and a wrong
 password get nothing. No password appears in any output of the run.
@@ -19,6 +21,9 @@ from pathlib import Path
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
+from schemas.decode import decode
+from schemas.downstream import CLEAN_SCHEMA_VERSION, downstream_key, load_downstream
+from schemas.feeds import CheckpointScan, PatrolEvent, VenueScan
 from streams.demo import SAMPLE, sample_labels
 from streams.kafka.clients import admin_client, consumer
 from streams.kafka.read import read_topic
@@ -29,6 +34,8 @@ from streams.stack.kafka_secrets import LocalSecrets
 from streams.stack.process import tail, terminate
 from streams.topics import declare_topics
 from tests.integration.helpers import (
+    ID_NUMBER,
+    PHONE,
     assert_labelled,
     free_port,
     run_cli,
@@ -68,6 +75,16 @@ def _env(secure: tuple[Settings, LocalSecrets], principal: str) -> dict[str, str
             "CONTROLFEED_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers}  # fmt: skip
 
 
+def _valid_ids() -> dict[str, list[str]]:
+    """The event ids of the sample's valid live events, per feed."""
+    ids: dict[str, list[str]] = {"checkpoint_scan": [], "venue_scan": [], "patrol_event": []}
+    for line in SAMPLE.read_bytes().splitlines():
+        event = decode(line)
+        if isinstance(event, CheckpointScan | VenueScan | PatrolEvent):
+            ids[event.feed].append(event.event_id)
+    return ids
+
+
 def _refused(settings: Settings, topic: str) -> KafkaError:
     """The error a consumer of ``topic`` gets as ``settings``' principal (fails if none)."""
     reader = consumer(settings, "downstream-test", "test-secure", log_level=0)
@@ -93,13 +110,25 @@ def test_the_sample_through_the_secured_broker_gives_the_labels(
                            env=_env(secure, "producer"))  # fmt: skip
         assert replayed.returncode == 0, replayed.stdout + replayed.stderr
         settle(_as(secure, "admin"), worker, log, timeout=120)
-        read = read_topic(_as(secure, "downstream"), settings.topic_alerts,
-                          group="downstream-test")  # fmt: skip
+        downstream = _as(secure, "downstream")
+        read = read_topic(downstream, settings.topic_alerts, group="downstream-test")
         alerts = [json.loads(m.value() or b"") for m in read]
+        clean = {feed: read_topic(downstream, topic, group="downstream-test")
+                 for feed, topic in settings.clean_topics().items()}  # fmt: skip
     finally:
         terminate(worker)
 
     assert_labelled(alerts, sample_labels(), f"worker log:\n{tail(log, 30)}")
+    # The clean topics, as the downstream principal reads them (read_committed): each valid
+    # event of the sample once, validated, versioned, keyed by its subject, no raw numbers.
+    for feed, records in clean.items():
+        events = [load_downstream(m.value() or b"") for m in records]
+        assert sorted(e.event_id for e in events) == sorted(_valid_ids()[feed]), feed
+        assert {e.schema_version for e in events} == {CLEAN_SCHEMA_VERSION}
+        for msg, event in zip(records, events, strict=True):
+            assert msg.key() == downstream_key(event)
+            assert not ID_NUMBER.search(msg.value() or b""), msg.value()
+            assert not PHONE.search(msg.value() or b""), msg.value()
     broker_logs = "".join(f.read_text(errors="replace") for f in (secrets.home / "logs").iterdir()
                           if f.is_file())  # fmt: skip
     output = log.read_text() + replayed.stdout + replayed.stderr + broker_logs

@@ -21,16 +21,32 @@ def test_committed_schema_files_are_up_to_date() -> None:
     assert not stale, f"schemas/json is stale ({', '.join(stale)}); {REGENERATE}"
 
 
-def test_there_is_one_file_per_feed_alert_and_dead_letter() -> None:
+def test_there_is_one_file_per_contract() -> None:
     assert sorted(schema_files()) == [
         "alert.schema.json",
+        "alert_state.schema.json",
         "checkpoint_scan.schema.json",
+        "clean_checkpoint_scan.schema.json",
+        "clean_patrol_event.schema.json",
+        "clean_venue_scan.schema.json",
         "dead_letter.schema.json",
         "patrol_event.schema.json",
         "risk_area.schema.json",
         "venue.schema.json",
         "venue_scan.schema.json",
     ]
+
+
+def test_every_schema_has_an_id_and_the_outputs_require_their_version() -> None:
+    schemas = {name: json.loads(text) for name, text in schema_files().items()}
+    ids = [s["$id"] for s in schemas.values()]
+
+    assert len(set(ids)) == len(ids) and all(i.startswith("urn:controlfeed:schema:") for i in ids)
+    outputs = [n for n in schemas if n.startswith(("clean_", "alert"))]
+    assert len(outputs) == 5
+    for name in outputs:
+        assert "schema_version" in schemas[name]["required"], name
+    assert "schema_version" not in schemas["checkpoint_scan.schema.json"]["properties"]
 
 
 def test_the_patrol_schema_states_what_each_kind_requires() -> None:

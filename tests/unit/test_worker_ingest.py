@@ -8,6 +8,7 @@ from typing import Any
 
 from rules import default_config, partition_for
 from schemas.clean import Idle, Watermark, load_envelope
+from schemas.downstream import CLEAN_SCHEMA_VERSION, load_downstream
 from schemas.identity import pseudonym
 from streams.worker.deadletter import HEADER_OFFSET, HEADER_REASON, HEADER_TOPIC
 from streams.worker.idleness import SourceTracker
@@ -48,6 +49,26 @@ def test_a_valid_event_on_another_feeds_topic_is_wrong_topic() -> None:
 
     assert isinstance(out, DeadLetterOut)
     assert dict(out.headers)[HEADER_REASON] == b"wrong_topic"
+
+
+def test_a_live_event_also_becomes_one_clean_record_keyed_by_its_subject() -> None:
+    clean = {"checkpoint_scan": "clean.cp", "venue_scan": "clean.vs", "patrol_event": "clean.pe"}
+    ingest = Ingest(TOPICS, KEY, default_config(), 3, SourceTracker(silence_s=1.0), clean)
+
+    scan = ingest.handle(_raw("cp", checkpoint_scan("c1", 0)), now=0.0)
+    reference = ingest.handle(_raw("ve", venue(0)), now=0.0)
+
+    assert isinstance(scan, list) and isinstance(reference, list)
+    records = [o for o in scan if o.topic is not None]
+    assert [(o.topic, o.partition, o.key) for o in records] == [
+        ("clean.cp", -1, pseudonym(PERSON, KEY).encode())
+    ]
+    event = load_downstream(records[0].value)
+    assert event.schema_version == CLEAN_SCHEMA_VERSION and event.event_id == "c1"
+    assert PERSON.encode() not in records[0].value
+    assert [o for o in reference if o.topic is not None] == []  # reference feeds: none
+    plain = _ingest().handle(_raw("cp", checkpoint_scan("c2", 0)), now=0.0)
+    assert isinstance(plain, list) and all(o.topic is None for o in plain)  # none configured
 
 
 def test_a_scan_goes_to_its_families_pseudonymised() -> None:
