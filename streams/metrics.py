@@ -42,6 +42,7 @@ __all__ = [
     "CHECKPOINTS",
     "CHECKPOINT_BYTES",
     "CHECKPOINT_SECONDS",
+    "CHECKPOINT_TIME",
     "CONSUMER_LAG",
     "DEAD_LETTERS",
     "DETECTION_LATENCY",
@@ -269,6 +270,11 @@ CHECKPOINT_BYTES = Gauge(
     "controlfeed_checkpoint_bytes", "Size of the engine checkpoint written last, in bytes."
 )
 """``controlfeed_checkpoint_bytes``: follows the engines' state, bounded by its horizons."""
+CHECKPOINT_TIME = Gauge(
+    "controlfeed_checkpoint_last_time_seconds",
+    "Unix time of the engine checkpoint written last (0: none yet).",
+)
+"""``controlfeed_checkpoint_last_time_seconds``: ``time() - it`` is the checkpoint age."""
 CHECKPOINT_SECONDS = Histogram(
     "controlfeed_checkpoint_seconds",
     "Seconds one engine checkpoint took to take and queue (the engine waits meanwhile).",
@@ -452,6 +458,7 @@ def record_checkpoint(size: int, seconds: float) -> None:
     """Count one engine checkpoint of ``size`` bytes that took ``seconds``."""
     CHECKPOINTS.inc()
     CHECKPOINT_BYTES.set(size)
+    CHECKPOINT_TIME.set_to_current_time()
     CHECKPOINT_SECONDS.observe(seconds)
 
 
