@@ -43,7 +43,14 @@ from streams.settings import PROJECT_ROOT, Settings
 from streams.sink.backlog import sink_backlog
 from streams.stack.process import tail, terminate
 
-__all__ = ["SAMPLE", "DemoResult", "demo_settings", "run_demo", "sample_labels"]
+__all__ = [
+    "SAMPLE",
+    "DemoResult",
+    "demo_settings",
+    "run_demo",
+    "sample_event_ids",
+    "sample_labels",
+]
 
 SAMPLE = PROJECT_ROOT / "data" / "sample" / "scenario.jsonl"
 """The checked-in scenario the demo replays; its labels sit beside it."""
@@ -218,7 +225,7 @@ def _stored(settings: Settings) -> tuple[dict[str, int], str]:
             hint="Check CONTROLFEED_CLICKHOUSE_URL, or that no other worker holds the chDB path.",
         ) from err
     try:
-        ids = _sample_ids()
+        ids = sample_event_ids()
         counts = {}
         for feed, table in FEED_TABLES.items():
             listed = ", ".join(f"'{i}'" for i in sorted(ids[feed]))  # ids: [A-Za-z0-9-] only
@@ -234,8 +241,9 @@ def _valid() -> dict[str, int]:
     return {table: int(labels["events"][feed]) for feed, table in FEED_TABLES.items()}
 
 
-def _sample_ids() -> dict[str, set[str]]:
-    """The event ids of the sample's valid events, per event feed."""
+def sample_event_ids() -> dict[str, set[str]]:
+    """The event ids of the sample's valid events, per event feed (the demo's count of
+    stored rows; the tests of the clean topics)."""
     from schemas.decode import decode
     from schemas.feeds import CheckpointScan, PatrolEvent, VenueScan
 

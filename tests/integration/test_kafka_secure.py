@@ -21,10 +21,8 @@ from pathlib import Path
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
-from schemas.decode import decode
 from schemas.downstream import CLEAN_SCHEMA_VERSION, downstream_key, load_downstream
-from schemas.feeds import CheckpointScan, PatrolEvent, VenueScan
-from streams.demo import SAMPLE, sample_labels
+from streams.demo import SAMPLE, sample_event_ids, sample_labels
 from streams.kafka.clients import admin_client, consumer
 from streams.kafka.read import read_topic
 from streams.settings import Settings
@@ -75,16 +73,6 @@ def _env(secure: tuple[Settings, LocalSecrets], principal: str) -> dict[str, str
             "CONTROLFEED_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers}  # fmt: skip
 
 
-def _valid_ids() -> dict[str, list[str]]:
-    """The event ids of the sample's valid live events, per feed."""
-    ids: dict[str, list[str]] = {"checkpoint_scan": [], "venue_scan": [], "patrol_event": []}
-    for line in SAMPLE.read_bytes().splitlines():
-        event = decode(line)
-        if isinstance(event, CheckpointScan | VenueScan | PatrolEvent):
-            ids[event.feed].append(event.event_id)
-    return ids
-
-
 def _refused(settings: Settings, topic: str) -> KafkaError:
     """The error a consumer of ``topic`` gets as ``settings``' principal (fails if none)."""
     reader = consumer(settings, "downstream-test", "test-secure", log_level=0)
@@ -123,7 +111,7 @@ def test_the_sample_through_the_secured_broker_gives_the_labels(
     # event of the sample once, validated, versioned, keyed by its subject, no raw numbers.
     for feed, records in clean.items():
         events = [load_downstream(m.value() or b"") for m in records]
-        assert sorted(e.event_id for e in events) == sorted(_valid_ids()[feed]), feed
+        assert sorted(e.event_id for e in events) == sorted(sample_event_ids()[feed]), feed
         assert {e.schema_version for e in events} == {CLEAN_SCHEMA_VERSION}
         for msg, event in zip(records, events, strict=True):
             assert msg.key() == downstream_key(event)
