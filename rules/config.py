@@ -6,7 +6,8 @@ lays an optional override file over it: the worker passes the path from its
 settings; tests build ``RulesConfig`` objects directly or with
 ``dataclasses.replace``. Every problem raises ``ConfigError`` naming the file
 and the setting; a name the defaults do not know is an error, so a typo never
-silently keeps a default.
+silently keeps a default, and settings that must keep an order (a warning
+below its critical, the 1-3-5 deadlines in sequence) are checked together.
 """
 
 from __future__ import annotations
@@ -102,6 +103,16 @@ class RulesConfig:
         return tuple(p.place_id for p in self.places.values() if p.key_site)
 
 
+_ORDERED: Final = (
+    ("fever_warning_c", "fever_critical_c"),
+    ("dispatch_s", "arrive_s"),
+    ("arrive_s", "resolve_s"),
+)
+"""Pairs of thresholds whose first must stay below the second: a warning at or above its
+critical would never be raised; the response deadlines run dispatch, arrival, resolution."""
+_BODY_C: Final = (34.0, 45.0)
+"""Where a fever threshold must lie, in degrees Celsius (100.4 is Fahrenheit)."""
+
 _INT_MIN: Final = {
     "noncompliance_min_failures": 1,
     "crowding_window_s": 1,
@@ -131,7 +142,24 @@ def _thresholds(table: dict[str, Any], where: str) -> Thresholds:
     values = {name: _threshold(name, kind, table[name], where) for name, kind in known.items()}
     if not 0 < values["surge_alpha"] <= 1:
         raise ConfigError(f"{where}: surge_alpha must be in (0, 1]")
+    _check_orderings(values, where)
     return Thresholds(**values)
+
+
+def _check_orderings(values: dict[str, Any], where: str) -> None:
+    """The checks that involve several thresholds (``_ORDERED``) or a plausible range."""
+    low, high = _BODY_C
+    for name in ("fever_warning_c", "fever_critical_c"):
+        if not low <= values[name] <= high:
+            raise ConfigError(
+                f"{where}: {name} = {values[name]:g} is not a body temperature in degrees "
+                f"Celsius ({low:g} to {high:g})"
+            )
+    for first, second in _ORDERED:
+        if values[first] >= values[second]:
+            raise ConfigError(
+                f"{where}: {first} ({values[first]:g}) must be below {second} ({values[second]:g})"
+            )
 
 
 def _place(place_id: str, table: dict[str, Any], where: str) -> Place:

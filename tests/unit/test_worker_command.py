@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +53,15 @@ def test_check_labels_says_what_the_name_looks_like() -> None:
 
     with pytest.raises(ControlfeedError, match="looks like an ID or phone number"):
         check_labels(settings)
+
+
+def test_a_rules_file_with_a_warning_above_its_critical_is_refused(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[thresholds]\nfever_warning_c = 39.0\n")
+
+    done = _worker(CONTROLFEED_RULES_FILE=str(rules))
+
+    err = " ".join(done.stderr.split())
+    assert done.returncode == 2, done.stderr
+    assert "fever_warning_c (39) must be below fever_critical_c (38.5)" in err
+    assert str(rules) in err and "Traceback" not in err
