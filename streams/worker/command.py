@@ -5,9 +5,9 @@ without one unless ``--demo-key``), loads the rules configuration, checks
 the settings that become metric labels, claims the worker's name, declares
 the topics, serves ``/metrics`` and runs the stages in the foreground
 (``streams.worker.runtime``). A missing key, an unreadable key file, a bad
-rules file, a topic name that cannot be a label or an unreachable broker is a
-``ControlfeedError`` (message and hint, exit status 2); a stage that fails
-later exits with status 1.
+rules file, a topic name that cannot be a label, an unreachable broker or a
+metrics port that is taken is a ``ControlfeedError`` (message and hint, exit
+status 2); a stage that fails later exits with status 1.
 """
 
 from __future__ import annotations
@@ -103,10 +103,16 @@ def check_labels(settings: Settings) -> None:
 
 
 def _serve_metrics(host: str, port: int) -> None:
+    """Serve ``/metrics``; a worker Prometheus cannot see is not started (``ControlfeedError``)."""
     try:
         start_http_server(port, addr=host)
     except OSError as err:
-        log.warning("metrics not served: %s:%d: %s", host, port, err.strerror)
+        raise ControlfeedError(
+            f"cannot serve the worker's metrics on {host}:{port}: {err.strerror}",
+            hint="Another process holds the port (another worker?): stop it, or set "
+            "CONTROLFEED_METRICS_PORT to a free port (and CONTROLFEED_METRICS_HOST to an "
+            "address of this host).",
+        ) from err
 
 
 def _configure_logging(level: str) -> None:
