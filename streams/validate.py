@@ -4,7 +4,8 @@ Called from the command line (registered in ``streams.cli``) before a replay
 or a load test, and by producers' developers checking their output. Every
 non-blank line of a JSON Lines file (``.jsonl``, or gzip-compressed
 ``.jsonl.gz``) goes through ``schemas.decode``, exactly as the worker decodes a
-Kafka record, so a line this command accepts is one the worker accepts.
+Kafka record, so a line this command accepts is one the worker accepts. ``-``
+reads standard input (gzip-compressed or not: its first two bytes say).
 
 Exit statuses: 0 every line is valid (or ``--report-only``); 1 some line is
 bad input; 2 a file cannot be read (missing, a directory, not gzip), reported
@@ -15,6 +16,7 @@ redacted: raw ID and phone numbers never reach the terminal.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import sys
 import time
@@ -43,6 +45,8 @@ _TICK: Final = 4096
 _EXCERPT: Final = 160
 """Characters of a bad line shown in reports."""
 _FORMATS_HINT: Final = "validate reads JSON Lines files: .jsonl, or .jsonl.gz compressed with gzip."
+STDIN: Final = Path("-")
+"""The file name that means standard input."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +154,8 @@ def _unreadable(path: Path, err: BaseException) -> ControlfeedError:
 
 def _check_readable(path: Path) -> None:
     """Fail before any work when a file is missing, unreadable or a .gz is not gzip."""
+    if path == STDIN:
+        return
     try:
         with path.open("rb") as handle:
             head = handle.read(2)
@@ -160,8 +166,18 @@ def _check_readable(path: Path) -> None:
 
 
 @contextmanager
-def _open_lines(path: Path) -> Iterator[tuple[Iterable[bytes], IO[bytes]]]:
-    """(the lines to read, the file on disk whose position tracks progress)."""
+def _open_lines(path: Path) -> Iterator[tuple[Iterable[bytes], IO[bytes] | None]]:
+    """(the lines to read, the file on disk whose position tracks progress: None for
+    standard input, whose size is unknown)."""
+    if path == STDIN:
+        stdin = sys.stdin.buffer
+        # A pipe, a file or a terminal is a BufferedReader, which can peek.
+        if isinstance(stdin, io.BufferedReader) and stdin.peek(2)[:2] == _GZIP_MAGIC:
+            with gzip.GzipFile(fileobj=stdin, mode="rb") as unzipped:
+                yield unzipped, None
+        else:
+            yield stdin, None
+        return
     with path.open("rb") as disk:
         if path.suffix == ".gz":
             with gzip.GzipFile(fileobj=disk, mode="rb") as unzipped:
@@ -172,15 +188,16 @@ def _open_lines(path: Path) -> Iterator[tuple[Iterable[bytes], IO[bytes]]]:
 
 def _scan_file(path: Path, report: Report, progress: Progress) -> None:
     """Count every line of one file; the progress total is estimated from bytes read."""
-    size = max(path.stat().st_size, 1)
-    task = progress.add_task(path.name, total=None)
+    size = 1 if path == STDIN else max(path.stat().st_size, 1)
+    task = progress.add_task(path.name or "stdin", total=None)
     number = 0
     try:
         with _open_lines(path) as (lines, disk):
             for number, line in enumerate(lines, start=1):
                 report.add(str(path), number, line)
                 if number % _TICK == 0:
-                    _tick(progress, task, number, disk.tell(), size)
+                    position = disk.tell() if disk is not None else size
+                    _tick(progress, task, number, position, size)
     except (OSError, EOFError, zlib.error) as err:
         raise _unreadable(path, err) from err
     _set_total(progress, task, number)
@@ -273,7 +290,8 @@ def _print_report(out: Console, report: Report) -> None:
 @click.option("--report-only", is_flag=True, help="Exit 0 even when lines are bad.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable JSON report.")
 def validate(files: tuple[Path, ...], keep_bad: int, report_only: bool, as_json: bool) -> None:
-    """Check event files (.jsonl, .jsonl.gz) against the feed contract.
+    """Check event files (.jsonl, .jsonl.gz; - for standard input) against the feed
+    contract.
 
     Prints counts per feed and per reason, then the first bad lines with their
     line numbers. Exits 1 when any line is bad (unless --report-only), 2 when a

@@ -3,7 +3,9 @@
 Registered in ``streams.cli``. Options arrive as text and are parsed here so
 that every bad value becomes a ``ScenarioError`` with a hint (exit status 2
 through ``streams.cli.main``), never a traceback. Draws the shared progress bar
-on a terminal and always prints a summary at the end.
+on a terminal and always prints a summary at the end (on stderr when the
+events go to standard output, ``-``). An existing output or labels file is
+kept unless ``--force``.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from rich.console import Console
 from rich.table import Table
 
 from streams.progress import progress_bar
-from streams.scenario.engine import Summary, generate_to
+from streams.scenario.engine import STDOUT, Summary, generate_to
 from streams.scenario.options import (
     DEFAULT_START,
     ScenarioError,
     ScenarioOptions,
     format_duration,
+    labels_path_for,
     parse_duration,
     parse_start,
 )
@@ -70,10 +73,9 @@ def print_summary(console: Console, summary: Summary) -> None:
     console.print(_counts("events per feed", summary.events, "feed"))
     console.print(_counts("expected alerts per rule", summary.alerts, "rule/severity"))
     console.print(_counts("malformed lines per reason", summary.malformed, "reason"))
-    console.print(
-        f"wrote {summary.out} ({summary.lines:,} lines, {summary.bytes:,} bytes)", soft_wrap=True
-    )
-    console.print(f"labels {summary.labels}", soft_wrap=True)
+    out = "standard output" if summary.out == STDOUT else summary.out
+    console.print(f"wrote {out} ({summary.lines:,} lines, {summary.bytes:,} bytes)", soft_wrap=True)
+    console.print(f"labels {summary.labels or 'not written (no --labels)'}", soft_wrap=True)
     console.print(
         f"generated {summary.lines:,} lines in {summary.seconds:.2f} s: "
         f"{summary.lines_per_second:,.0f} lines/s, {summary.events_per_second:,.0f} events/s"
@@ -84,8 +86,20 @@ def _option(name: str, metavar: str, default: object, text: str) -> Callable[[F]
     return click.option(name, metavar=metavar, default=str(default), show_default=True, help=text)
 
 
+def _refuse_overwrite(out: Path, labels: Path | None) -> None:
+    """``ScenarioError`` when the event or labels file exists already (without --force)."""
+    existing = [p for p in (out, labels) if p is not None and p != STDOUT and p.exists()]
+    if existing:
+        names = " and ".join(str(p) for p in existing)
+        verb, them = ("exists", "it") if len(existing) == 1 else ("exist", "them")
+        raise ScenarioError(
+            f"{names} {verb} already",
+            hint=f"Pass --force to overwrite {them}, or name another file (- writes to stdout).",
+        )
+
+
 @click.command()
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @_option("--seed", "INT", _DEFAULTS.seed, "Seeds every random choice.")
 @_option("--start", "ISO8601", DEFAULT_START.isoformat(), "Time of the first record, with offset.")
 @_option("--duration", "DURATION", format_duration(_DEFAULTS.duration_s), "90m, 26h, 2d, 1h30m.")
@@ -93,19 +107,32 @@ def _option(name: str, metavar: str, default: object, text: str) -> Callable[[F]
 @_option("--rate", "FLOAT", _DEFAULTS.rate, "Average background scans per second.")
 @_option("--anomaly-rate", "FLOAT", _DEFAULTS.anomaly_rate, "Injections per background scan.")
 @_option("--malformed-rate", "FLOAT", _DEFAULTS.malformed_rate, "Share of lines that are bad.")
+@click.option(
+    "--labels",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where the labels go [default: beside OUT as .labels.json; none with -].",
+)
+@click.option("--force", is_flag=True, help="Overwrite OUT and its labels if they exist.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (the summary comes anyway).")
-def generate(out: Path, no_progress: bool, **values: str) -> None:
-    """Write a seeded scenario to OUT (.jsonl or .jsonl.gz) and its labels to OUT's
-    .labels.json: background traffic of Yucheng district with labelled anomalies."""
+def generate(out: Path, labels: Path | None, force: bool, no_progress: bool, **values: str) -> None:
+    """Write a seeded scenario to OUT (.jsonl or .jsonl.gz; - for stdout) and its labels
+    to OUT's .labels.json: background traffic of Yucheng district with labelled anomalies."""
     options = _options(values)
-    console = Console(highlight=False)
+    if labels is None and out != STDOUT:
+        labels = labels_path_for(out)
+    if not force:
+        _refuse_overwrite(out, labels)
+    console = Console(highlight=False, stderr=out == STDOUT)
     if no_progress:
-        summary = generate_to(out, options)
+        summary = generate_to(out, options, labels=labels)
     else:
         with progress_bar(unit="lines") as bar:
             task = bar.add_task("generate", total=None)
             summary = generate_to(
-                out, options, lambda done, total: bar.update(task, completed=done, total=total)
+                out,
+                options,
+                lambda done, total: bar.update(task, completed=done, total=total),
+                labels,
             )
             bar.update(task, completed=summary.lines, total=summary.lines)
     print_summary(console, summary)

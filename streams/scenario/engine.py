@@ -5,11 +5,14 @@ Python (benchmarks, tests). Steps: build the world; plan the reference records,
 the anomalies, the background patrols and the malformed lines; write the file
 window by window; derive the expected alerts; write the labels. Deterministic:
 every random choice comes from a ``random.Random`` seeded from the options.
+The path ``-`` is standard output (plain JSON Lines; the labels then go only
+where ``labels`` says).
 """
 
 from __future__ import annotations
 
 import gzip
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,7 +33,10 @@ from streams.scenario.traffic import Tables, expected_count, rhythm
 from streams.scenario.world import build_world
 from streams.scenario.writer import Writer
 
-__all__ = ["Progress", "Summary", "generate_to"]
+__all__ = ["STDOUT", "Progress", "Summary", "generate_to"]
+
+STDOUT = Path("-")
+"""The output path that means standard output."""
 
 SURGE_WINDOW_MS = 300_000
 CROWDING_WINDOW_MS = 900_000
@@ -44,7 +50,8 @@ class Summary:
     """What ``generate_to`` wrote, and how fast."""
 
     out: Path
-    labels: Path
+    labels: Path | None
+    """Where the labels went; None when they were not written (output to stdout)."""
     lines: int
     bytes: int
     seconds: float
@@ -83,6 +90,10 @@ def _windows(options: ScenarioOptions) -> list[tuple[int, int, float]]:
 
 @contextmanager
 def _open(path: Path) -> Iterator[BinaryIO]:
+    if path == STDOUT:
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
     try:
         raw = path.open("wb")
     except OSError as err:
@@ -136,17 +147,22 @@ def _write(
 
 
 def generate_to(
-    path: str | Path, options: ScenarioOptions | None = None, progress: Progress | None = None
+    path: str | Path,
+    options: ScenarioOptions | None = None,
+    progress: Progress | None = None,
+    labels: Path | None = None,
 ) -> Summary:
-    """Write the scenario of ``options`` to ``path`` (.jsonl or .jsonl.gz) and its labels
-    beside it (``.labels.json``); returns counts and timing.
+    """Write the scenario of ``options`` to ``path`` (.jsonl or .jsonl.gz; ``-``: standard
+    output) and its labels to ``labels``, by default beside it (``.labels.json``; none
+    for standard output); returns counts and timing.
 
     Raises ``ScenarioError`` for a bad path; ``OSError`` if writing fails midway.
     """
     began = time.perf_counter()
     options = options or ScenarioOptions()
     out = Path(path)
-    labels = labels_path_for(out)
+    if labels is None and out != STDOUT:
+        labels = labels_path_for(out)
     windows = _windows(options)
     ctx, anomalies = _plan(options, windows)
     with _open(out) as sink:
@@ -154,12 +170,13 @@ def generate_to(
     alerts = expected_alerts(writer.written, writer.alerts, writer.last_event_ms)
     events = {**writer.events, **writer.references}
     try:
-        write_labels(labels, options, events, alerts, writer.malformed)
+        if labels is not None:
+            write_labels(labels, options, events, alerts, writer.malformed)
     except OSError as err:
         raise ScenarioError(
             f"cannot write {labels}: {err.strerror}", hint="Check that the folder is writable."
         ) from err
-    size = out.stat().st_size
+    size = writer.bytes if out == STDOUT else out.stat().st_size
     summary = Summary(out, labels, writer.lines, size, 0.0, events, {}, {}, anomalies)
     for alert in alerts:
         name = f"{alert.rule}/{alert.severity}"
