@@ -5,17 +5,23 @@ passed down. A ``ControlfeedError`` (or a bad ``CONTROLFEED_*`` value) is
 printed as a message and a hint with exit status 2, never as a traceback.
 
 Exit statuses: 0 success; 1 a check failed (smoke, status with a service
-down); 2 a user or environment error that the message explains.
+down); 2 a user or environment error that the message explains. A command
+run with ``--json`` prints its errors as one JSON object on standard output
+too (``{"error": ..., "hint": ...}``), so a script reading it always gets JSON.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import shlex
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import click
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -29,7 +35,8 @@ from streams.kafka.acls import PRINCIPALS
 from streams.query import query
 from streams.replay import replay
 from streams.scenario.command import generate
-from streams.settings import PROJECT_ROOT, Settings
+from streams.settings import PROJECT_ROOT, Settings, unknown_variables
+from streams.settings_errors import settings_error
 from streams.smoke import SmokeResult, run_smoke
 from streams.stack import SERVICE_NAMES, KafkaRelease, ServiceStatus, Stack
 from streams.stack.kafka import KafkaService
@@ -56,13 +63,13 @@ def cli(ctx: click.Context) -> None:
 
     Configuration comes from CONTROLFEED_* environment variables (see the README).
     """
+    for name, near in unknown_variables():
+        guess = f" (did you mean {near}?)" if near else ""
+        _err.print(f"[yellow]warning:[/] {name} is not a controlfeed setting and is ignored{guess}")
     try:
         ctx.obj = Settings()
-    except ValidationError as err:
-        raise ControlfeedError(
-            f"invalid configuration:\n{err}",
-            hint="Fix the CONTROLFEED_* variable named above (the README lists them all).",
-        ) from err
+    except (ValidationError, SettingsError) as err:
+        raise settings_error(err) from None
 
 
 @cli.group()
@@ -94,13 +101,22 @@ def stack_down(ctx: click.Context, services: tuple[str, ...]) -> None:
 
 @stack.command("status")
 @_services
+@click.option("--json", "as_json", is_flag=True, help="Print the states as JSON, for scripts.")
 @click.pass_context
-def stack_status(ctx: click.Context, services: tuple[str, ...]) -> None:
+def stack_status(ctx: click.Context, services: tuple[str, ...], as_json: bool) -> None:
     """Show each service's state, address, pid and log; exit 1 unless all are healthy."""
     statuses = Stack(_settings(ctx), services or SERVICE_NAMES).status()
-    _print_status(statuses)
+    if as_json:
+        click.echo(json.dumps([_status_json(s) for s in statuses]))
+    else:
+        _print_status(statuses)
     if not all(s.healthy for s in statuses):
         sys.exit(1)
+
+
+def _status_json(s: ServiceStatus) -> dict[str, Any]:
+    return {"service": s.name, "state": str(s.state), "healthy": s.healthy,
+            "address": s.address, "pid": s.pid, "log": str(s.log)}  # fmt: skip
 
 
 @stack.command("env")
@@ -272,18 +288,47 @@ def _print_smoke(results: Sequence[SmokeResult]) -> bool:
     return passed == len(results)
 
 
+def _json_requested(args: Sequence[str]) -> bool:
+    """Whether ``args`` run a command that has ``--json`` with ``--json`` given."""
+    words = list(args)[: list(args).index("--")] if "--" in args else list(args)
+    command: click.Command = cli
+    for word in words:
+        if not isinstance(command, click.Group):
+            break
+        command = command.get_command(click.Context(cli), word) or command
+    return "--json" in words and any("--json" in p.opts for p in command.params)
+
+
+def _fail(err: ControlfeedError | click.ClickException, as_json: bool) -> None:
+    """Print ``err`` (as JSON on stdout when ``as_json``) and exit with its status."""
+    if isinstance(err, click.ClickException):
+        message, hint, status = err.format_message(), "", err.exit_code
+    else:
+        message, hint, status = str(err), err.hint, 2
+    if as_json:
+        click.echo(json.dumps({"error": message, "hint": hint}, ensure_ascii=False))
+    elif isinstance(err, click.ClickException):
+        err.show()
+    else:
+        _err.print(f"[red]error:[/] {escape(message)}")
+        if hint:
+            _err.print(f"[yellow]what to do:[/] {escape(hint)}")
+    sys.exit(status)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console-script entry point: run the CLI, turning user errors into messages."""
+    """Console-script entry point: run the CLI, turning user errors into messages.
+
+    clickhouse-driver logs each failed connection with a traceback (through
+    Python's last-resort handler when nothing configured logging): its logger is
+    silenced here, and our error says what failed. The worker sets its own level.
+    """
+    logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL + 1)
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
-    except ControlfeedError as err:
-        _err.print(f"[red]error:[/] {escape(str(err))}")
-        if err.hint:
-            _err.print(f"[yellow]what to do:[/] {escape(err.hint)}")
-        sys.exit(2)
+        cli.main(args=args, prog_name="controlfeed", standalone_mode=False)
     except click.exceptions.Abort:
         _err.print("aborted")
         sys.exit(130)
-    except click.ClickException as err:
-        err.show()
-        sys.exit(err.exit_code)
+    except (ControlfeedError, click.ClickException) as err:
+        _fail(err, _json_requested(args))

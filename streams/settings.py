@@ -8,14 +8,19 @@ and ``docker/compose.yaml`` uses the same variable names (a test checks it).
 
 from __future__ import annotations
 
+import difflib
 import json
+import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["PROJECT_ROOT", "Settings"]
+from streams.clickhouse_urls import masked, url_problem
+
+__all__ = ["PROJECT_ROOT", "Settings", "unknown_variables"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The source checkout this package runs from; holds ``docker/`` and the sample data."""
@@ -182,6 +187,21 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _clickhouse_urls_are_native(self) -> Settings:
+        for name in ("clickhouse_url", "clickhouse_read_url"):
+            problem = url_problem(getattr(self, name), self.clickhouse_http_port)
+            if problem is not None:
+                raise ValueError(f"CONTROLFEED_{name.upper()}: {problem}")
+        return self
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Fields as ``repr`` shows them: a URL's password masked (``SecretStr`` masks the
+        others)."""
+        for name, value in super().__repr_args__():
+            urls = ("clickhouse_url", "clickhouse_read_url")
+            yield name, masked(value) if name in urls and isinstance(value, str) else value
+
+    @model_validator(mode="after")
     def _retention_covers_checkpoints(self) -> Settings:
         if self.engine_retention_hours * 3600 <= 2 * self.checkpoint_interval_s:
             raise ValueError(
@@ -247,3 +267,21 @@ class Settings(BaseSettings):
     def prometheus_url(self) -> str:
         """Base URL of the local Prometheus server's HTTP API."""
         return f"http://127.0.0.1:{self.prometheus_port}"
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[tuple[str, str | None]]:
+    """Each ``CONTROLFEED_*`` variable of the environment that names no setting, with the
+    nearest valid name (None when none is close).
+
+    Called by the CLI at start-up, which warns once about each: pydantic-settings
+    ignores such a variable, so a typo would silently keep the default.
+    """
+    env = os.environ if environ is None else environ
+    known = [name.upper() for name in Settings.model_fields]
+    found = []
+    for name in sorted(env):
+        prefix, _, rest = name.upper().partition("_")
+        if prefix == "CONTROLFEED" and rest not in known:
+            near = difflib.get_close_matches(rest, known, n=1, cutoff=0.6)
+            found.append((name, f"CONTROLFEED_{near[0]}" if near else None))
+    return found

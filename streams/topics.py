@@ -14,6 +14,7 @@ A broker that cannot be reached raises ``TopicsError`` naming the address.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -273,12 +274,29 @@ def topics_acls(settings: Settings, apply_them: bool) -> None:
         _out.print(f"{count} ACLs applied to {settings.kafka_bootstrap_servers}.")
 
 
+def _state_json(s: TopicState) -> dict[str, object]:
+    return {
+        "role": s.spec.role,
+        "topic": s.spec.name,
+        "partitions": s.partitions,
+        "cleanup_policy": s.cleanup_policy,
+        "state": s.verdict,
+        "want_partitions": s.spec.partitions,
+        "want_cleanup_policy": s.spec.cleanup_policy,
+    }
+
+
 @topics.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the topics as JSON, for scripts.")
 @click.pass_obj
-def topics_list(settings: Settings) -> None:
+def topics_list(settings: Settings, as_json: bool) -> None:
     """Show each pipeline topic on the broker; exit 1 if any is missing."""
     states = describe_topics(settings)
-    _print_states(states)
+    if as_json:
+        click.echo(json.dumps([_state_json(s) for s in states]))
+    else:
+        _print_states(states)
     if any(s.partitions is None for s in states):
-        _out.print("Some topics are missing: `controlfeed topics create` declares them.")
+        if not as_json:
+            _out.print("Some topics are missing: `controlfeed topics create` declares them.")
         sys.exit(1)

@@ -3,7 +3,8 @@
 Registered on the CLI group in ``streams/cli.py``. Checks the files and the
 topics first (a missing topic is a message with the fix, or is created with
 ``--create-topics``), shows a progress bar with rate, ETA and sent / failed
-counts, and ends with a summary per topic. Exit status: 0 when every record
+counts, and ends with a summary per topic (``--json``: one JSON object on
+standard output, errors too, through ``streams.cli.main``). Exit status: 0 when every record
 was acknowledged; 1 when some were not (the summary names how many per topic
 and the first files and lines); 2 for a bad file or option (``ControlfeedError``
 through ``cli.main``); 130 on Ctrl-C, after the summary.
@@ -11,6 +12,7 @@ through ``cli.main``); 130 on Ctrl-C, after the summary.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -87,6 +89,7 @@ def check_topics(settings: Settings, topics: list[str], create: bool, timeout: f
 @click.option("--skip-invalid", is_flag=True, help="Drop lines schemas.decode rejects.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (the summary still shows).")
 @click.option("--create-topics", is_flag=True, help="Create missing pipeline topics first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON, for scripts.")
 @click.option(
     "--delivery-timeout",
     type=click.FloatRange(min=0.1),
@@ -104,6 +107,7 @@ def replay(
     skip_invalid: bool,
     no_progress: bool,
     create_topics: bool,
+    as_json: bool,
     delivery_timeout: float,
 ) -> None:
     """Send each non-blank line of FILE... (.jsonl or .jsonl.gz) to its feed's topic.
@@ -121,9 +125,12 @@ def replay(
     check_topics(settings, router.topics, create_topics, timeout=min(delivery_timeout, 10.0))
     sink = KafkaSink(settings, delivery_timeout)
     report = run_with_progress(list(files), router, sink, options, None if no_progress else _err)
-    if report.lines or report.error is None:
+    if as_json and report.error is None:
+        summary = {**report.to_json(), "broker_error": sink.broker_error or None}
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    elif not as_json and (report.lines or report.error is None):
         print_summary(report, _out)
-    if sink.broker_error and not report.ok:
+    if sink.broker_error and not report.ok and not as_json:
         _out.print(f"last broker error: {escape(sink.broker_error)}", soft_wrap=True)
     if report.error is not None:
         raise report.error

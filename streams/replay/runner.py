@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from streams.replay.exceptions import ReplayError, ReplayFileError
 from streams.replay.files import read_lines
@@ -85,6 +86,38 @@ class ReplayReport:
     def where(self, location: Location) -> str:
         """``path:line`` of a location."""
         return f"{self.files[location[0]]}:{location[1]}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as ``replay --json`` prints it: totals, per topic, what failed."""
+        ledger = self.ledger
+        per_topic = {
+            topic: {
+                "sent": ledger.sent[topic],
+                "delivered": ledger.delivered[topic],
+                "failed": ledger.failures[topic],
+                "unconfirmed": ledger.unconfirmed(topic),
+                "first_failed_lines": [self.where(w) for w in ledger.first_failures.get(topic, [])],
+            }
+            for topic in self.topics
+        }
+        delivered, seconds = sum(ledger.delivered.values()), max(self.elapsed, 1e-9)
+        return {
+            "ok": self.ok,
+            "files": [str(path) for path in self.files],
+            "lines": self.lines,
+            "loops_done": self.loops_done,
+            "skipped_invalid": self.skipped_invalid,
+            "sent": sum(ledger.sent.values()),
+            "delivered": delivered,
+            "failed": sum(ledger.failures.values()),
+            "seconds": round(self.elapsed, 3),
+            "events_per_second": round(delivered / seconds),
+            "bytes_sent": self.bytes_sent,
+            "topics": per_topic,
+            "first_error": ledger.first_error or None,
+            "interrupted": self.interrupted,
+            "not_sent_from": self.where(self.stopped_at[1]) if self.stopped_at else None,
+        }
 
     @property
     def ok(self) -> bool:

@@ -1,17 +1,20 @@
 """``controlfeed status``: the command ``streams.cli`` registers, and its screen.
 
-Scrapes the worker's ``/metrics`` on 127.0.0.1:``CONTROLFEED_METRICS_PORT``
-twice, a second apart (rates), asks Prometheus for the alerts of the last hour
-(falling back to the worker's counters, and saying so), and draws one screen:
-feeds, lag, alerts per rule, dead letters, sink. ``--json`` prints the same as
-one JSON object; ``--watch`` refreshes until Ctrl-C. A worker that does not
-answer is a ``ControlfeedError`` (exit status 2).
+Scrapes the worker's ``/metrics`` (``--url``; by default on
+127.0.0.1:``CONTROLFEED_METRICS_PORT``) twice, a second apart (rates), asks
+Prometheus (``--prometheus-url``) for the alerts of the last hour (falling back
+to the worker's counters, and saying so), and draws one screen: feeds, lag,
+alerts per rule, dead letters, sink. ``--json`` prints the same as one JSON
+object (and an error as one too, through ``streams.cli.main``); ``--watch``
+refreshes until Ctrl-C. A worker that does not answer is a
+``ControlfeedError`` (exit status 2).
 """
 
 from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 from datetime import datetime
 
 import click
@@ -22,7 +25,7 @@ from rich.text import Text
 from rules.clock import LOCAL_TZ
 from streams.settings import Settings
 from streams.status.report import Report, build_report
-from streams.status.sources import alerts_last_hour, scrape_worker
+from streams.status.sources import alerts_last_hour, base_url, scrape_worker
 
 __all__ = ["collect_report", "render", "status"]
 
@@ -30,19 +33,25 @@ _out = Console(highlight=False)
 _err = Console(stderr=True, highlight=False)
 
 
-def collect_report(settings: Settings, gap: float = 1.0) -> Report:
+def collect_report(
+    settings: Settings, gap: float = 1.0, *, url: str | None = None, prometheus: str | None = None
+) -> Report:
     """Two scrapes of the worker ``gap`` seconds apart, and Prometheus's alerts if it answers.
 
-    Raises ``ControlfeedError`` when the worker does not answer.
+    ``url`` is the worker's metrics URL (default: 127.0.0.1 and
+    ``settings.metrics_port``), ``prometheus`` Prometheus's base URL (default: the
+    local one). Raises ``ControlfeedError`` when the worker does not answer.
     """
-    address = f"127.0.0.1:{settings.metrics_port}"
-    first = scrape_worker(address)
+    url = url or f"http://127.0.0.1:{settings.metrics_port}/metrics"
+    prometheus = prometheus or settings.prometheus_url
+    address = urllib.parse.urlsplit(url).netloc.rpartition("@")[2]
+    first = scrape_worker(url)
     time.sleep(gap)
-    second = scrape_worker(address)
-    alerts, why = alerts_last_hour(settings.prometheus_url)
+    second = scrape_worker(url)
+    alerts, why = alerts_last_hour(prometheus)
     if alerts is not None and not alerts.counts and any(second.alerts.values()):
         why = (
-            f"Prometheus at {settings.prometheus_url} has no alerts of the last hour but the "
+            f"Prometheus at {prometheus} has no alerts of the last hour but the "
             "worker has counted some: is Prometheus scraping this worker?"
         )
         alerts = None
@@ -107,6 +116,18 @@ def render(report: Report) -> Group:
 
 
 @click.command()
+@click.option(
+    "--url",
+    metavar="URL",
+    help="The worker's metrics, e.g. http://worker-1:9308/metrics "
+    "[default: http://127.0.0.1:CONTROLFEED_METRICS_PORT/metrics].",
+)
+@click.option(
+    "--prometheus-url",
+    metavar="URL",
+    help="The Prometheus that scrapes it, for the alerts of the last hour "
+    "[default: http://127.0.0.1:CONTROLFEED_PROMETHEUS_PORT].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON, for scripts.")
 @click.option("--watch", is_flag=True, help="Refresh until Ctrl-C.")
 @click.option(
@@ -117,11 +138,20 @@ def render(report: Report) -> Group:
     help="Seconds between refreshes with --watch.",
 )
 @click.pass_obj
-def status(settings: Settings, as_json: bool, watch: bool, interval: float) -> None:
+def status(
+    settings: Settings,
+    url: str | None,
+    prometheus_url: str | None,
+    as_json: bool,
+    watch: bool,
+    interval: float,
+) -> None:
     """Feeds, lag, alerts of the last hour and sink health, from the worker's /metrics."""
+    worker = base_url(url, "--url", "/metrics") if url else None
+    prometheus = base_url(prometheus_url, "--prometheus-url") if prometheus_url else None
     try:
         while True:
-            report = collect_report(settings)
+            report = collect_report(settings, url=worker, prometheus=prometheus)
             if as_json:
                 click.echo(json.dumps(report.to_json(), ensure_ascii=False))
             else:

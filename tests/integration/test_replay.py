@@ -120,3 +120,21 @@ def test_an_unreachable_broker_reports_what_was_not_delivered(
     assert "NOT DELIVERED: 8 record(s)" in result.stdout
     assert f"{unreachable.topic_checkpoint_scans}: 3 failed" in result.stdout
     assert f"{events}:1" in result.stdout
+
+
+def test_json_prints_the_summary_as_one_object(declared: Settings, events: Path) -> None:
+    result = replay(declared, "--json", str(events))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["ok"] and summary["sent"] == summary["delivered"] == summary["lines"] == 8
+    assert summary["topics"][declared.topic_checkpoint_scans]["delivered"] == 3
+    assert summary["files"] == [str(events)] and summary["not_sent_from"] is None
+
+
+def test_json_with_missing_topics_is_a_json_error(settings: Settings, events: Path) -> None:
+    result = replay(own_topics(settings), "--json", str(events))
+
+    assert result.returncode == 2
+    body = json.loads(result.stdout)
+    assert "missing" in body["error"] and "controlfeed topics create" in body["hint"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 from collections.abc import Iterator
@@ -95,7 +96,7 @@ def test_a_bad_setting_is_a_message_not_a_traceback() -> None:
     result = run_cli("stack", "status", env={"CONTROLFEED_KAFKA_PORT": "ninety"})
 
     assert result.returncode == 2
-    assert "kafka_port" in result.stderr
+    assert "CONTROLFEED_KAFKA_PORT='ninety': expected a whole number" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -111,3 +112,13 @@ def test_the_kafka_probe_tells_a_broker_from_another_server(
 ) -> None:
     assert api_versions_answered("127.0.0.1", settings.kafka_port)
     assert not api_versions_answered("127.0.0.1", settings.clickhouse_http_port)
+
+
+def test_status_json_lists_every_service(stack: Stack, settings: Settings) -> None:
+    result = run_cli("stack", "status", "--json")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    services = {s["service"]: s for s in json.loads(result.stdout)}
+    assert set(services) == {"kafka", "clickhouse", "alertmanager", "prometheus"}
+    assert all(s["healthy"] and s["state"] in ("running", "external") for s in services.values())
+    assert services["kafka"]["log"] == str(settings.data_dir / "kafka" / "logs" / "server.log")

@@ -70,3 +70,24 @@ def test_status_without_a_worker_says_what_to_do() -> None:
     assert "worker is not reachable" in result.stderr
     assert "controlfeed worker" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_status_url_watches_a_worker_on_another_address(worker_port: int) -> None:
+    env = {"CONTROLFEED_METRICS_PORT": str(_free_port()), "CONTROLFEED_PROMETHEUS_PORT": "1"}
+
+    result = run_cli("status", "--url", f"http://localhost:{worker_port}/metrics", "--json",
+                     env=env)  # fmt: skip
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    body = json.loads(result.stdout)
+    assert body["worker"] == f"localhost:{worker_port}"
+    assert body["sink"]["paused"] is True
+
+
+def test_status_json_without_a_worker_is_a_json_error() -> None:
+    result = run_cli("status", "--json", env={"CONTROLFEED_METRICS_PORT": str(_free_port())})
+
+    assert result.returncode == 2
+    body = json.loads(result.stdout)
+    assert "worker is not reachable" in body["error"] and "--url" in body["hint"]
+    assert "Traceback" not in result.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from streams.settings import Settings
 from streams.topics import declare_topics, describe_topics, missing_topics, pipeline_topics
 from tests.integration.helpers import run_cli
@@ -36,3 +38,15 @@ def test_cli_create_then_list(mine: Settings) -> None:
     assert f"{len(pipeline_topics(mine))} created, 0 already there" in create.stdout
     assert after.returncode == 0
     assert mine.topic_venues in after.stdout and "compact" in after.stdout
+
+
+def test_cli_list_json_says_what_is_missing_then_ok(mine: Settings) -> None:
+    before = run_cli("topics", "list", "--json", settings=mine)
+    declare_topics(mine)
+    after = run_cli("topics", "list", "--json", settings=mine)
+
+    assert before.returncode == 1 and after.returncode == 0, after.stderr
+    assert {t["state"] for t in json.loads(before.stdout)} == {"missing"}
+    topics = {t["role"]: t for t in json.loads(after.stdout)}
+    assert {t["state"] for t in topics.values()} == {"ok"}
+    assert topics["venue"]["cleanup_policy"] == "compact" and topics["venue"]["partitions"] == 3

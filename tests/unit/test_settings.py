@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from streams.settings import Settings
+from streams.settings import Settings, unknown_variables
 
 
 def test_bootstrap_follows_the_kafka_port(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,3 +61,19 @@ def test_topic_fields_name_topics_only() -> None:
 
     assert "topic_alerts" in fields and "topic_engine" in fields
     assert "topic_partitions" not in fields and "topic_replication_factor" not in fields
+
+
+def test_a_url_password_is_masked_in_the_repr() -> None:
+    settings = Settings(clickhouse_url="clickhouse://writer:hunter2@db:9000/x")
+
+    assert "hunter2" not in repr(settings)
+    assert "clickhouse://writer:***@db:9000/x" in repr(settings)
+
+
+def test_unknown_variables_get_the_nearest_name() -> None:
+    env = {"CONTROLFEED_KAFKA_PROT": "1", "CONTROLFEED_KAFKA_PORT": "1", "CONTROLFEED_XYZ": "2"}
+
+    assert unknown_variables(env) == [
+        ("CONTROLFEED_KAFKA_PROT", "CONTROLFEED_KAFKA_PORT"),
+        ("CONTROLFEED_XYZ", None),
+    ]

@@ -148,7 +148,7 @@ def test_status_reads_only_metrics_of_the_catalogue() -> None:
 def test_watch_refreshes_until_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
     rounds: list[int] = []
 
-    def collect(settings: Settings) -> Report:
+    def collect(settings: Settings, **urls: str | None) -> Report:
         rounds.append(1)
         return _report()
 
