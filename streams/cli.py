@@ -57,6 +57,7 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="controlfeed", prog_name="controlfeed")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """controlfeed: real-time epidemic-control feeds through Kafka, Faust and ClickHouse.

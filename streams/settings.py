@@ -20,14 +20,28 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.clickhouse_urls import masked, url_problem
 
-__all__ = ["PROJECT_ROOT", "Settings", "unknown_variables"]
+__all__ = ["CHECKOUT", "PROJECT_ROOT", "Settings", "unknown_variables"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-"""The source checkout this package runs from; holds ``docker/`` and the sample data."""
+"""The folder the package's modules sit in: a source checkout (``docker/``, the sample
+data), or ``site-packages`` when installed from a wheel."""
+CHECKOUT: Path | None = PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").is_file() else None
+"""The source checkout this package runs from (an editable install, the tests); None when
+installed from a wheel, which has no ``docker/`` and no sample data."""
 
 
 def _default_cache_dir() -> Path:
     return Path.home() / ".cache" / "controlfeed"
+
+
+def _default_data_dir() -> Path:
+    """``.stack`` in a checkout (the README and the tests use it); else the user's data
+    folder: ``$XDG_DATA_HOME/controlfeed``, by default ``~/.local/share/controlfeed``."""
+    if CHECKOUT is not None:
+        return CHECKOUT / ".stack"
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "controlfeed"
 
 
 class Settings(BaseSettings):
@@ -175,8 +189,10 @@ class Settings(BaseSettings):
     console_tls_key: Path | None = None
     """TLS private key (PEM) of the console."""
 
-    data_dir: Path = PROJECT_ROOT / ".stack"
-    """Data, logs and pid files of the local stack, one folder per service."""
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    """Data, logs and pid files of the local stack, one folder per service, and chDB's
+    store; ``.stack`` in a checkout, else ``$XDG_DATA_HOME/controlfeed`` (by default
+    ``~/.local/share/controlfeed``)."""
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     """Downloads kept across checkouts (the Kafka release), outside the work tree."""
 

@@ -40,7 +40,7 @@ from streams.settings import PROJECT_ROOT, Settings
 from streams.stack.kafka_secrets import LocalSecrets
 from streams.stack.process import Daemon
 from streams.stack.service import Service
-from streams.stack.tools import find_program, require_java
+from streams.stack.tools import checkout_file, find_program, require_java
 
 __all__ = ["POM", "KafkaRelease", "KafkaService", "api_versions_answered", "kafka_version"]
 
@@ -69,7 +69,7 @@ _LOG4J2 = """<?xml version="1.0" encoding="UTF-8"?>
 
 def kafka_version(pom: Path = POM) -> str:
     """The Kafka version pinned by the ``kafka.version`` property of ``pom``."""
-    root = ET.parse(pom).getroot()  # noqa: S314 (our own checked-in file)
+    root = ET.parse(checkout_file(pom)).getroot()  # noqa: S314 (our own checked-in file)
     node = root.find("m:properties/m:kafka.version", _MVN_NS)
     if node is None or not (node.text or "").strip():
         raise StackError(f"{pom} has no <kafka.version> property.")

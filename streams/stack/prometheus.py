@@ -21,7 +21,7 @@ import yaml
 from streams.exceptions import StackError
 from streams.settings import PROJECT_ROOT, Settings
 from streams.stack.service import Service
-from streams.stack.tools import find_program
+from streams.stack.tools import checkout_file, find_program
 
 __all__ = ["PROMETHEUS_CONFIG", "PrometheusService", "render_local_config"]
 
@@ -44,7 +44,7 @@ def render_local_config(settings: Settings, source: Path = PROMETHEUS_CONFIG) ->
     module has no local port for raises ``StackError`` (the config gained a
     job and the stack would scrape nothing there).
     """
-    config: dict[str, Any] = yaml.safe_load(source.read_text())
+    config: dict[str, Any] = yaml.safe_load(checkout_file(source).read_text())
     ports = _job_ports(settings)
     config["rule_files"] = [str(source.parent / rf) for rf in config.get("rule_files", [])]
     for job in config.get("scrape_configs", []):

@@ -2,7 +2,9 @@
 
 Called by the services' ``check_tools``. ``make setup`` (run by both README
 commands) installs all of them; these messages are for someone who runs the
-CLI on a machine that skipped it.
+CLI on a machine that skipped it. ``checkout_file`` is the same for the files
+of a source checkout the stack reads (``docker/``), which an installed wheel
+does not have: the local stack is a development tool.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from streams.exceptions import MissingToolError
+from streams.exceptions import MissingToolError, StackError
+from streams.settings import CHECKOUT, PROJECT_ROOT
 
-__all__ = ["find_program", "java_major_version", "require_java"]
+__all__ = ["checkout_file", "find_program", "java_major_version", "require_java"]
 
 _SETUP_HINT = "Run `make setup` from the project root (it installs everything), or: "
 
@@ -32,6 +35,25 @@ def find_program(name: str, package: str, extra_dirs: tuple[str, ...] = ("/usr/s
         f"`{name}` is not installed (Debian package {package}).",
         hint=_SETUP_HINT + f"`sudo apt-get install --no-install-recommends {package}`.",
     )
+
+
+def checkout_file(path: Path) -> Path:
+    """``path`` when it exists; ``StackError`` saying the local stack needs a checkout when
+    this controlfeed runs from an installed package (or the checkout lost the file).
+
+    Called before the stack reads ``docker/kafka/pom.xml`` or ``docker/prometheus/``.
+    """
+    if path.is_file():
+        return path
+    if CHECKOUT is None:
+        raise StackError(
+            "the local stack is a development tool: it runs from a checkout of controlfeed, "
+            f"and this one is installed as a package ({PROJECT_ROOT})",
+            hint="Clone the repository and run `make setup` there to use `controlfeed "
+            "stack` and `controlfeed demo`; an installed controlfeed uses your own services "
+            "(CONTROLFEED_KAFKA_BOOTSTRAP_SERVERS, CONTROLFEED_CLICKHOUSE_URL).",
+        )
+    raise StackError(f"{path} is missing from the checkout", hint="Restore it with git.")
 
 
 def java_major_version(java: Path) -> int:

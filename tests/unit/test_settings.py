@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+import streams.settings as settings_module
 from streams.settings import Settings, unknown_variables
 
 
@@ -68,6 +69,34 @@ def test_a_url_password_is_masked_in_the_repr() -> None:
 
     assert "hunter2" not in repr(settings)
     assert "clickhouse://writer:***@db:9000/x" in repr(settings)
+
+
+def test_in_a_checkout_the_data_dir_is_dot_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CONTROLFEED_DATA_DIR", raising=False)
+
+    assert settings_module.CHECKOUT == settings_module.PROJECT_ROOT
+    assert Settings().data_dir == settings_module.PROJECT_ROOT / ".stack"
+
+
+def test_installed_the_data_dir_is_the_users(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(settings_module, "CHECKOUT", None)
+    monkeypatch.delenv("CONTROLFEED_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+    assert Settings().data_dir == tmp_path / "xdg" / "controlfeed"
+
+
+def test_installed_without_xdg_the_data_dir_is_under_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(settings_module, "CHECKOUT", None)
+    monkeypatch.delenv("CONTROLFEED_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/is/ignored")
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    assert Settings().data_dir == tmp_path / ".local" / "share" / "controlfeed"
 
 
 def test_unknown_variables_get_the_nearest_name() -> None:
