@@ -65,6 +65,7 @@ class ServerStore:
             self._client.connection.password = password
         self._client.connection.connect_timeout = connect_timeout
         self._client.connection.send_receive_timeout = timeout
+        self._connect_timeout, self._timeout = connect_timeout, timeout
         install_native_blocks(self._client)
         self._description = description
 
@@ -73,8 +74,24 @@ class ServerStore:
         """The URL without its password."""
         return self._description
 
+    def _connect(self) -> None:
+        """Connect with the connect time-out for the handshake too: a server that takes
+        the connection and never says hello (the HTTP port, a lookalike) fails in
+        seconds, not after the read time-out; then the socket gets the read time-out."""
+        connection = self._client.connection
+        if connection.connected:
+            return
+        connection.send_receive_timeout = self._connect_timeout
+        try:
+            connection.connect()
+        finally:
+            connection.send_receive_timeout = self._timeout
+        if connection.socket is not None:
+            connection.socket.settimeout(self._timeout)
+
     def _run(self, sql: str, data: Any = None, **kwargs: Any) -> Any:
         try:
+            self._connect()
             if data is None:
                 return self._client.execute(sql, **kwargs)
             return self._client.execute(sql, data, **kwargs)
