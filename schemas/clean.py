@@ -62,6 +62,7 @@ __all__ = [
     "Watermark",
     "dump_envelope",
     "dump_event_copies",
+    "event_json",
     "load_clean_event",
     "load_envelope",
     "pseudonymise",
@@ -342,18 +343,24 @@ def _event_record_json(record: EventRecord) -> bytes:
     return dump_event_copies(record.source, record.event, [(record.family, record.key)])[0]
 
 
+def event_json(event: RuleEvent) -> bytes:
+    """The event's JSON, nulls left out: what its envelopes and its clean-topic record
+    (``schemas.downstream``) embed. Ingest makes it once per event for both."""
+    return event.__pydantic_serializer__.to_json(event, exclude_none=True)
+
+
 def dump_event_copies(
-    source: str, event: RuleEvent, routes: Sequence[tuple[Family, str]]
+    source: str,
+    event: RuleEvent,
+    routes: Sequence[tuple[Family, str]],
+    body: bytes | None = None,
 ) -> list[bytes]:
     """``dump_envelope(EventRecord(source, family, key, event))`` for each route, with
     the event serialised once: ingest writes one copy per (family, key) an event
-    routes to (two on average), so this halves its serialising."""
+    routes to (two on average), so this halves its serialising. ``body``: the
+    event's ``event_json`` when the caller has it already."""
     head = b'{"source":' + to_json(source) + b',"family":'
-    tail = (
-        b',"event":'
-        + event.__pydantic_serializer__.to_json(event, exclude_none=True)
-        + (b',"kind":"event"}')
-    )
+    tail = b',"event":' + (event_json(event) if body is None else body) + b',"kind":"event"}'
     return [head + to_json(family) + b',"key":' + to_json(key) + tail for family, key in routes]
 
 

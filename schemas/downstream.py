@@ -21,9 +21,8 @@ from __future__ import annotations
 from typing import Final, Literal
 
 from pydantic import TypeAdapter
-from pydantic_core import to_json
 
-from schemas.clean import CleanCheckpointScan, CleanVenueScan, RuleEvent
+from schemas.clean import CleanCheckpointScan, CleanVenueScan, RuleEvent, event_json
 from schemas.feeds import PatrolEvent
 
 __all__ = [
@@ -87,10 +86,11 @@ def downstream_key(event: RuleEvent) -> bytes:
     return place.encode()
 
 
-def downstream_record(event: RuleEvent) -> tuple[bytes, bytes]:
+def downstream_record(event: RuleEvent, body: bytes | None = None) -> tuple[bytes, bytes]:
     """(key, value) of the clean-topic record of ``event``: its JSON, nulls left out,
-    with ``schema_version`` first."""
-    body = to_json(event, exclude_none=True)
+    with ``schema_version`` first. ``body``: its ``event_json`` when the caller (ingest,
+    which embeds the same bytes in the engine copies) has it already."""
+    body = event_json(event) if body is None else body
     return downstream_key(event), _HEAD + body[1:]
 
 

@@ -28,6 +28,7 @@ from schemas.clean import (
     Watermark,
     dump_envelope,
     dump_event_copies,
+    event_json,
     pseudonymise,
 )
 from schemas.decode import Rejected, decode
@@ -160,6 +161,7 @@ class Ingest:
             out += [EngineOut(p, None, envelope, stamp, p == 0) for p in range(self._partitions)]
         else:
             routes = route(clean, self._config)
+            body = event_json(clean)  # once, for the engine copies and the clean record
             out += [
                 EngineOut(
                     partition_for(family, key, self._partitions),
@@ -169,12 +171,12 @@ class Ingest:
                     n == 0,
                 )
                 for n, ((family, key), value) in enumerate(
-                    zip(routes, dump_event_copies(source, clean, routes), strict=True)
+                    zip(routes, dump_event_copies(source, clean, routes, body), strict=True)
                 )
             ]
             clean_topic = self._clean_topics.get(clean.feed)
             if clean_topic is not None:
-                subject, value = downstream_record(clean)
+                subject, value = downstream_record(clean, body)
                 out.append(EngineOut(-1, subject, value, stamp, False, clean_topic))
         self.tracker.seen(source, record.offset, clean.event_time, now)
         return out
