@@ -19,8 +19,9 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.clickhouse_urls import masked, url_problem
+from streams.exceptions import ControlfeedError
 
-__all__ = ["CHECKOUT", "PROJECT_ROOT", "Settings", "unknown_variables"]
+__all__ = ["CHECKOUT", "PROJECT_ROOT", "Settings", "secret_from_file", "unknown_variables"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The folder the package's modules sit in: a source checkout (``docker/``, the sample
@@ -283,6 +284,20 @@ class Settings(BaseSettings):
     def prometheus_url(self) -> str:
         """Base URL of the local Prometheus server's HTTP API."""
         return f"http://127.0.0.1:{self.prometheus_port}"
+
+
+def secret_from_file(path: Path, what: str, setting: str) -> str:
+    """The first line of a secret's file (``what``: "Kafka password", ...), stripped;
+    ``""`` for an empty file. Read when a client is made, so a rotated secret is taken
+    by the next one. Raises ``ControlfeedError`` naming the file and ``setting``."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as err:
+        raise ControlfeedError(
+            f"cannot read the {what} file {path}: {err.strerror}",
+            hint=f"Check {setting} and the file's permissions.",
+        ) from None
+    return lines[0].strip() if lines else ""
 
 
 def unknown_variables(environ: Mapping[str, str] | None = None) -> list[tuple[str, str | None]]:

@@ -17,23 +17,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from sinks import Store, open_store
-from streams.exceptions import ControlfeedError
-from streams.settings import Settings
+from streams.settings import Settings, secret_from_file
 
 __all__ = ["reader", "reader_url", "writer"]
 
 
 def _password(path: Path | None, setting: str) -> str | None:
-    if path is None:
-        return None
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as err:
-        raise ControlfeedError(
-            f"cannot read the ClickHouse password file {path}: {err.strerror}",
-            hint=f"Check {setting} and the file's permissions.",
-        ) from None
-    return lines[0].strip() if lines else ""
+    return None if path is None else secret_from_file(path, "ClickHouse password", setting)
 
 
 def reader_url(settings: Settings) -> str:

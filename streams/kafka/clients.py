@@ -38,7 +38,7 @@ from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient
 
 from streams.exceptions import ControlfeedError
-from streams.settings import Settings
+from streams.settings import Settings, secret_from_file
 
 if TYPE_CHECKING:
     import faust
@@ -103,17 +103,11 @@ def kafka_password(settings: Settings) -> str:
             hint="Set CONTROLFEED_KAFKA_PASSWORD_FILE to a file holding it "
             "(or CONTROLFEED_KAFKA_PASSWORD).",
         )
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as err:
-        raise ControlfeedError(
-            f"cannot read the Kafka password file {path}: {err.strerror}",
-            hint="Check CONTROLFEED_KAFKA_PASSWORD_FILE and the file's permissions.",
-        ) from None
-    if not lines or not lines[0].strip():
+    password = secret_from_file(path, "Kafka password", "CONTROLFEED_KAFKA_PASSWORD_FILE")
+    if not password:
         raise ControlfeedError(f"the Kafka password file {path} is empty",
                                hint="Write the password on its first line.")  # fmt: skip
-    return lines[0].strip()
+    return password
 
 
 def security_config(settings: Settings) -> dict[str, Any]:
