@@ -18,6 +18,7 @@ __all__ = [
     "ALERTS_PER_RULE_AND_GRID_TODAY",
     "ALERT_HISTORY_COLUMNS",
     "ALERT_TRAIL",
+    "EVIDENCE_TABLES",
     "MEDICINE_CATEGORIES",
     "OPERATOR_QUERIES",
     "SCANS_PER_CHECKPOINT_PER_HOUR_TODAY",
@@ -25,6 +26,7 @@ __all__ = [
     "VENUES_WITH_MOST_PROTOCOL_FAILURES_THIS_WEEK",
     "AlertFilter",
     "alert_history_sql",
+    "evidence_sql",
     "venue_failures_sql",
 ]
 
@@ -208,6 +210,21 @@ SELECT {columns}, {current} AS status, s.last_version AS version, s.last_assigne
 ORDER BY event_time DESC, event_ms DESC, alert_id
 LIMIT {int(limit)} OFFSET {int(offset)}"""  # noqa: S608
     return count, page
+
+
+EVIDENCE_TABLES: Final[tuple[str, ...]] = ("checkpoint_scans", "venue_scans", "patrol_events")
+"""The tables an alert's evidence events are stored in."""
+
+
+def evidence_sql(table: str, event_ids: Iterable[str]) -> str:
+    """The rows of ``table`` (one of ``EVIDENCE_TABLES``) with these event ids, by time;
+    the console's detail view runs it per table. The ids are quoted by ``_list``."""
+    if table not in EVIDENCE_TABLES:
+        raise ValueError(f"not an event table: {table!r}")
+    return (
+        f"SELECT * FROM {table} FINAL WHERE event_id IN ({_list(event_ids)}) "  # noqa: S608
+        "ORDER BY event_time, event_id"
+    )
 
 
 VENUES_WITH_MOST_PROTOCOL_FAILURES_THIS_WEEK: Final = venue_failures_sql()

@@ -33,7 +33,7 @@ from streams import stores
 from streams.exceptions import ControlfeedError
 from streams.settings import Settings
 
-__all__ = ["query", "run_query"]
+__all__ = ["json_value", "query", "run_query"]
 
 _out = Console(highlight=False)
 
@@ -88,11 +88,13 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """A stored value as JSON can hold it: times in ISO 8601, arrays as lists (the
+    ``json`` format here, the console's evidence and trails)."""
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, list | tuple):
-        return [_json_value(v) for v in value]
+        return [json_value(v) for v in value]
     return value
 
 
@@ -109,7 +111,7 @@ def format_csv(result: QueryResult) -> str:
 def format_json_lines(result: QueryResult) -> str:
     """The result as JSON lines: one object per row, times in ISO-8601 with offset."""
     lines = (
-        json.dumps(dict(zip(result.names, map(_json_value, row), strict=True)), ensure_ascii=False)
+        json.dumps(dict(zip(result.names, map(json_value, row), strict=True)), ensure_ascii=False)
         for row in result.rows
     )
     return "".join(line + "\n" for line in lines)

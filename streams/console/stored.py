@@ -28,14 +28,21 @@ from pydantic import ValidationError
 from schemas.alerts import Alert
 from sinks import Store
 from sinks.exceptions import SinkError
-from sinks.queries import ALERT_HISTORY_COLUMNS, ALERT_TRAIL, AlertFilter, alert_history_sql
+from sinks.queries import (
+    ALERT_HISTORY_COLUMNS,
+    ALERT_TRAIL,
+    EVIDENCE_TABLES,
+    AlertFilter,
+    alert_history_sql,
+    evidence_sql,
+)
 from streams import stores
 from streams.exceptions import ControlfeedError
+from streams.query import json_value
 from streams.settings import Settings
 
 __all__ = ["NotStoredError", "Stored", "StoredAlert"]
 
-_TABLES: Final = ("checkpoint_scans", "venue_scans", "patrol_events")
 _MAX_IDS: Final = 50
 _ALERT_ID: Final = re.compile(r"^[0-9a-f]{32}$")
 
@@ -47,18 +54,6 @@ StoredAlert = tuple[Alert, str, int, str | None]
 
 class NotStoredError(ControlfeedError):
     """ClickHouse cannot answer (no server configured, unreachable, refused): say why."""
-
-
-def _quoted(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [_json(v) for v in value]
-    return value
 
 
 def _alert(names: Sequence[str], row: Sequence[Any]) -> StoredAlert | None:
@@ -121,16 +116,11 @@ class Stored:
 
         def find(store: Store) -> list[dict[str, Any]]:
             found: list[dict[str, Any]] = []
-            wanted = ", ".join(_quoted(i) for i in ids)
-            for table in _TABLES:
-                result = store.query(
-                    f"SELECT * FROM {table} FINAL WHERE event_id IN ({wanted}) "  # noqa: S608 (quoted)
-                    "ORDER BY event_time, event_id"
-                )
+            for table in EVIDENCE_TABLES:
+                result = store.query(evidence_sql(table, ids))
                 for row in result.rows:
-                    found.append({"table": table} | {
-                        name: _json(value) for name, value in zip(result.names, row, strict=True)
-                    })  # fmt: skip
+                    values = zip(result.names, map(json_value, row), strict=True)
+                    found.append({"table": table, **dict(values)})
             return found
 
         found = self._run(find)
@@ -173,7 +163,7 @@ class Stored:
         def read(store: Store) -> list[dict[str, Any]]:
             result = store.query(ALERT_TRAIL.format(alert_id=alert_id))
             return [
-                {name: _json(value) for name, value in zip(result.names, row, strict=True)}
+                {name: json_value(value) for name, value in zip(result.names, row, strict=True)}
                 for row in result.rows
             ]
 
