@@ -28,6 +28,8 @@ from streams.stack.process import wait_until
 __all__ = ["SmokeResult", "run_smoke"]
 
 _EVENTS = 100
+_READ_BACK_S = 10.0
+"""How long the Kafka check waits for every committed record to become readable."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,15 @@ def _kafka_round_trip(settings: Settings) -> str:
             body = {"feed": "smoke", "event_id": f"smoke-{i}", "n": i}
             sender.produce(topic, json.dumps(body).encode(), f"k{i % 7}".encode())
         sender.commit_transaction(30)
-        seen = {json.loads(m.value() or b"{}")["event_id"] for m in read_topic(settings, topic, 30)}
+        # The commit returns once the coordinator has it; the markers that move each
+        # partition's last stable offset are written just after, so a read at once may
+        # still end some partition at 0: read again until all are there (bounded).
+        deadline, seen = time.monotonic() + _READ_BACK_S, set[str]()
+        while len(seen) < _EVENTS and time.monotonic() < deadline:
+            seen = {json.loads(m.value() or b"{}")["event_id"]
+                    for m in read_topic(settings, topic, 30)}  # fmt: skip
+            if len(seen) < _EVENTS:
+                time.sleep(0.2)
         if len(seen) != _EVENTS:
             raise RuntimeError(f"sent {_EVENTS} records, read back {len(seen)}")
         return (
