@@ -58,14 +58,14 @@ from clickhouse_driver import Client
 from rich.console import Console
 from rich.table import Table
 
+from streams.devtools.scenario import ScenarioOptions, generate_to, labels_path_for
+from streams.devtools.stack import ClickHouseService, KafkaService
+from streams.devtools.stack.process import terminate
 from streams.kafka.read import group_lag, read_topic
 from streams.kafka.stage import headers
 from streams.progress import progress_bar
-from streams.scenario import ScenarioOptions, generate_to, labels_path_for
 from streams.settings import Settings
 from streams.sink.backlog import sink_backlog
-from streams.stack import ClickHouseService, KafkaService
-from streams.stack.process import terminate
 from streams.worker.deadletter import HEADER_REASON
 
 __all__ = [

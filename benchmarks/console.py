@@ -31,11 +31,11 @@ from playwright.sync_api import Page, sync_playwright
 from rich.console import Console as Rich
 
 from schemas.alerts import Alert, alert_id
-from streams.console.users import Users
+from streams.devtools.stack import Stack
 from streams.kafka import clients
+from streams.kafka.topics import declare_topics, pipeline_topics
+from streams.ops.console.users import Users
 from streams.settings import PROJECT_ROOT, Settings
-from streams.stack import Stack
-from streams.topics import declare_topics, pipeline_topics
 
 _out = Rich(highlight=False)
 CHROMIUM = "/usr/bin/chromium"

@@ -42,13 +42,13 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.synthetic import write_synthetic
+from streams.cli.replay import print_summary, run_with_progress
+from streams.devtools.replay import KafkaSink, ReplayOptions, Router
+from streams.devtools.replay.files import read_lines
+from streams.devtools.stack import KafkaRelease, Stack
 from streams.kafka.clients import admin_client
-from streams.replay import KafkaSink, ReplayOptions, Router
-from streams.replay.command import print_summary, run_with_progress
-from streams.replay.files import read_lines
+from streams.kafka.topics import declare_topics, pipeline_topics
 from streams.settings import Settings
-from streams.stack import KafkaRelease, Stack
-from streams.topics import declare_topics, pipeline_topics
 
 __all__ = ["Figure", "main"]
 

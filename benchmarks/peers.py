@@ -37,7 +37,7 @@ if needed):
    at the ends of their topics). At both ends the CPU time
    (``/proc/<pid>/stat`` utime+stime, children included) of the system's
    process tree and of the Kafka broker's process (its pid file, through
-   ``streams.stack``) is read.
+   ``streams.devtools.stack``) is read.
 3. **Check.** The subset's alerts are computed here from the event file
    (``expected_subset``, independently of the apps' code) and compared with
    what each rule peer wrote to its output topic (read back read_committed,
@@ -103,14 +103,14 @@ from benchmarks.worker import (
     _replay,
     _worker_run,
 )
+from streams.devtools.stack import KafkaService, Stack
+from streams.devtools.stack.process import tail
 from streams.exceptions import ControlfeedError
 from streams.kafka.clients import admin_client
 from streams.kafka.read import read_topic
+from streams.kafka.topics import declare_topics
 from streams.progress import progress_bar
 from streams.settings import PROJECT_ROOT, Settings
-from streams.stack import KafkaService, Stack
-from streams.stack.process import tail
-from streams.topics import declare_topics
 
 __all__ = ["SYSTEMS", "Expected", "expected_subset", "main"]
 

@@ -45,16 +45,16 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from streams.devtools.replay import KafkaSink, ReplayOptions, Router
+from streams.devtools.replay.runner import run_replay
+from streams.devtools.scenario import ScenarioOptions, generate_to
+from streams.devtools.stack import Stack
+from streams.devtools.stack.process import terminate
 from streams.kafka.clients import admin_client
 from streams.kafka.read import group_lag
+from streams.kafka.topics import declare_topics, pipeline_topics
 from streams.progress import progress_bar
-from streams.replay import KafkaSink, ReplayOptions, Router
-from streams.replay.runner import run_replay
-from streams.scenario import ScenarioOptions, generate_to
 from streams.settings import Settings
-from streams.stack import Stack
-from streams.stack.process import terminate
-from streams.topics import declare_topics, pipeline_topics
 
 __all__ = ["main"]
 

@@ -1,7 +1,7 @@
 """Rules engine rate: decode, pseudonymise, route and ``rules.Engine`` against ``json.loads``.
 
 Run ``.venv/bin/python benchmarks/rules_engine.py [--events N] [--repeat R]``.
-Generates a one-hour scenario of about N lines (``streams.scenario``), then times,
+Generates a one-hour scenario of about N lines (``streams.devtools.scenario``), then times,
 over the same lines, best of R runs interleaved, one core:
 
 - ``json.loads`` alone (a consumer that only parses);
@@ -48,7 +48,7 @@ from schemas.clean import (
 )
 from schemas.decode import Rejected, decode
 from schemas.feeds import RiskArea, Venue
-from streams.scenario import ScenarioOptions, generate_to
+from streams.devtools.scenario import ScenarioOptions, generate_to
 
 __all__ = ["main"]
 

@@ -62,8 +62,8 @@ from sinks.exceptions import MissingDependencyError
 from sinks.rows import Row
 from sinks.server import ServerStore
 from sinks.writer import BlockWriter
+from streams.devtools.stack import Stack
 from streams.settings import Settings
-from streams.stack import Stack
 
 __all__ = ["main", "synthetic_rows"]
 

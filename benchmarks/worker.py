@@ -60,18 +60,18 @@ from rich.table import Table
 
 from rules import detection_path
 from schemas.decode import decode
+from streams.devtools.replay import KafkaSink, ReplayOptions, Router
+from streams.devtools.replay.runner import run_replay
+from streams.devtools.scenario import ScenarioOptions, generate_to
+from streams.devtools.stack import Stack
+from streams.devtools.stack.process import port_is_open, terminate
 from streams.kafka import clients
 from streams.kafka.clients import admin_client
 from streams.kafka.read import group_lag, read_topic
 from streams.kafka.stage import headers
+from streams.kafka.topics import declare_topics, pipeline_topics
 from streams.progress import progress_bar
-from streams.replay import KafkaSink, ReplayOptions, Router
-from streams.replay.runner import run_replay
-from streams.scenario import ScenarioOptions, generate_to
 from streams.settings import Settings
-from streams.stack import Stack
-from streams.stack.process import port_is_open, terminate
-from streams.topics import declare_topics, pipeline_topics
 from streams.worker.wire import CAUSE_HEADER
 
 __all__ = ["main"]

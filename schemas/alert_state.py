@@ -1,11 +1,11 @@
 """The handling of an alert: the records of the alert-state topic (``docs/console.md``).
 
 Operators take, acknowledge and resolve alerts in the console
-(``streams.console``); each action becomes one ``AlertState`` record on the
+(``streams.ops.console``); each action becomes one ``AlertState`` record on the
 compacted alert-state topic, keyed by ``alert_id``: the alert's state after
 the action, with the action itself, who did it, when, and a note. The
 topic's order is the truth: every console replays it the same way
-(``streams.console.lifecycle``), so several consoles share one state, and
+(``streams.ops.console.lifecycle``), so several consoles share one state, and
 downstream systems (police dispatch, grid apps) follow it to see what is
 being handled. The newest record of an alert is its state (compaction keeps
 it); the sequence of its records is its audit trail, which the sink keeps in

@@ -271,6 +271,6 @@ def alert_actions_statements() -> tuple[str, ...]:
     One row per record of the alert-state topic (``schemas.alert_state``), with
     its Kafka coordinates: two consoles acting on one version at once both
     write, and the topic's first (lowest offset) is the one applied
-    (``streams.console.lifecycle``).
+    (``streams.ops.console.lifecycle``).
     """
     return (_create_table("alert_actions"),)

@@ -58,7 +58,7 @@ ORDER BY version, kafka_offset
 LIMIT 1 BY version"""
 """One alert's audit trail (``.format(alert_id=...)``, 32 hex digits only): per version the
 record the alert-state topic holds first, which is the one every console applied (two
-consoles acting at once both write; ``streams.console.lifecycle``)."""
+consoles acting at once both write; ``streams.ops.console.lifecycle``)."""
 
 SCANS_PER_CHECKPOINT_PER_HOUR_TODAY: Final = """\
 SELECT checkpoint_id, toStartOfHour(minute) AS hour, uniqExactMerge(scans) AS scans

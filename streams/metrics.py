@@ -1,7 +1,7 @@
 """The pipeline's Prometheus metrics: the catalogue and the calls that record them.
 
 Every metric the worker exports is defined here, once, in prometheus_client's
-default registry, and served by ``streams.worker.command`` on
+default registry, and served by ``streams.cli.worker`` on
 ``CONTROLFEED_METRICS_PORT``. The worker calls the ``record_*`` / ``set_*`` /
 ``observe_*`` functions below instead of touching the objects, so that every
 label value goes through ``check_label`` first: labels are a small closed set

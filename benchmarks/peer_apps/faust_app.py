@@ -2,7 +2,7 @@
 
 Run by ``benchmarks/peers.py`` as ``python -m benchmarks.peer_apps.faust_app``
 (its options are ``common.options``); the subset is ``common``'s docstring.
-The app is built by ``streams.app.create_app``, the project's factory (memory
+The app is built by ``streams.kafka.faust_app.create_app``, the project's factory (memory
 store with a changelog topic, Faust's default; acks=all; tables not served
 over HTTP; concurrency 1), and run by a ``faust.Worker`` without its start-up
 spinner (the spinner leaves the root logger at DEBUG, which costs aiokafka
@@ -53,7 +53,7 @@ from benchmarks.peer_apps.common import (
     scan_alerts,
     window_fields,
 )
-from streams.app import create_app
+from streams.kafka.faust_app import create_app
 from streams.settings import Settings
 
 args = options(__doc__ or "").parse_args()

@@ -6,7 +6,7 @@ gets its librdkafka configuration from the settings here, so what every client
 shares (the bootstrap servers, the client id, where librdkafka logs go, the
 security settings) is written once. The pipeline's own paths use
 confluent-kafka (librdkafka); ``faust_credentials`` gives the same security to
-the Faust apps of ``streams.app``; kafka-python is what ``docs/downstream.md``
+the Faust apps of ``streams.kafka.faust_app``; kafka-python is what ``docs/downstream.md``
 shows downstream systems.
 
 Security (``security_config``): ``CONTROLFEED_KAFKA_SECURITY_PROTOCOL`` and, for

@@ -5,8 +5,8 @@ pseudonymise, route) and ``idleness`` (per-source watermark and idle
 markers), run by ``ingest_stage``; ``engines`` (one ``rules.Engine`` per
 engine-topic partition) and ``checkpoints`` (their state on the state
 topic), run by ``engine_stage``; ``runtime`` (the stages' threads),
-``identity`` (the worker's stable name), ``topics`` and ``command`` (the
-click command). ``docs/worker.md`` explains the design.
+``identity`` (the worker's stable name) and ``topics``; the click command
+is ``streams.cli.worker``. ``docs/worker.md`` explains the design.
 """
 
 from __future__ import annotations

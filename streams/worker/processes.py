@@ -1,6 +1,6 @@
 """``controlfeed worker --processes N``: N worker processes in one group, one metrics page.
 
-Called by ``streams.worker.command`` when more than one process is asked for
+Called by ``streams.cli.worker`` when more than one process is asked for
 (``--processes`` or ``CONTROLFEED_WORKER_PROCESSES``). Python runs one
 thread at a time, so one worker process uses about one core however many
 stages it runs; N processes use N. The children split the stages

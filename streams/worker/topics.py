@@ -2,7 +2,7 @@
 
 Called by ``controlfeed worker`` before its stages start (Kafka here creates
 no topic by itself). The pipeline topics come from
-``streams.topics.declare_topics``; the worker adds
+``streams.kafka.topics.declare_topics``; the worker adds
 
 - the engine topic: ``engine_partitions`` partitions, records kept
   ``engine_retention_hours`` (a restarted engine replays it from its last
@@ -26,8 +26,8 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from streams.kafka.clients import admin_client
+from streams.kafka.topics import TopicsError, declare_topics, pipeline_topics
 from streams.settings import Settings
-from streams.topics import TopicsError, declare_topics, pipeline_topics
 
 __all__ = ["declare_worker_topics", "internal_topics"]
 

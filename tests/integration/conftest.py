@@ -20,10 +20,10 @@ import pytest
 from clickhouse_driver import Client
 from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
+from streams.devtools.stack import ServiceState, Stack
 from streams.kafka.clients import admin_client
+from streams.kafka.topics import declare_topics, pipeline_topics
 from streams.settings import Settings
-from streams.stack import ServiceState, Stack
-from streams.topics import declare_topics, pipeline_topics
 from tests.integration.helpers import ENGINE_PARTITIONS, own_topics
 
 TopicFactory = Callable[..., str]

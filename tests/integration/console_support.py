@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 
 from schemas.alerts import Alert, alert_id
-from streams.console.users import Users
 from streams.kafka import clients
+from streams.ops.console.users import Users
 from streams.settings import PROJECT_ROOT, Settings
 from tests.integration.helpers import CLI, free_port, topic_env
 

@@ -22,11 +22,11 @@ from typing import Any
 
 import yaml
 
+from streams.devtools.stack import Stack
+from streams.devtools.stack.alertmanager import AlertmanagerService
+from streams.devtools.stack.process import tail, terminate, wait_until
+from streams.devtools.stack.prometheus import PROMETHEUS_CONFIG
 from streams.settings import Settings
-from streams.stack import Stack
-from streams.stack.alertmanager import AlertmanagerService
-from streams.stack.process import tail, terminate, wait_until
-from streams.stack.prometheus import PROMETHEUS_CONFIG
 from tests.integration.helpers import free_port, start_prometheus, start_worker, wait_ready
 
 LIVE_FEEDS = {"checkpoint_scan", "venue_scan", "patrol_event"}

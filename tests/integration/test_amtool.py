@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from streams.devtools.stack.prometheus import PROMETHEUS_CONFIG
 from streams.settings import PROJECT_ROOT
-from streams.stack.prometheus import PROMETHEUS_CONFIG
 
 CONFIG = PROJECT_ROOT / "docker" / "alertmanager" / "alertmanager.yml"
 RULES = sorted((PROMETHEUS_CONFIG.parent / "rules").glob("*.yml"))

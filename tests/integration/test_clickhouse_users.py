@@ -16,9 +16,9 @@ import pytest
 from sinks import migrate
 from sinks.exceptions import QueryError
 from streams import stores
+from streams.devtools.stack import ClickHouseService, Stack
+from streams.devtools.stack.clickhouse import READER, WRITER
 from streams.settings import Settings
-from streams.stack import ClickHouseService, Stack
-from streams.stack.clickhouse import READER, WRITER
 from tests.integration.helpers import run_cli
 
 

@@ -19,11 +19,11 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from benchmarks.console import CHROMIUM, FLAGS
 from sinks import Batcher, migrate, open_store
-from streams.demo import SAMPLE, sample_labels
+from streams.devtools.demo import SAMPLE, sample_labels
+from streams.devtools.stack.process import terminate
 from streams.kafka.read import read_topic
+from streams.kafka.topics import declare_topics
 from streams.settings import Settings
-from streams.stack.process import terminate
-from streams.topics import declare_topics
 from tests.integration.console_support import (
     ID_SHAPED,
     PASSWORD,

@@ -12,10 +12,10 @@ import threading
 import httpx
 from clickhouse_driver import Client
 
-from streams.demo import SAMPLE
+from streams.devtools.demo import SAMPLE
+from streams.devtools.stack import Stack
 from streams.kafka.clients import admin_client
 from streams.settings import Settings
-from streams.stack import Stack
 from tests.integration.helpers import CLI, free_port
 
 

@@ -35,10 +35,10 @@ from typing import Any
 
 import yaml
 
-from streams.demo import SAMPLE
+from streams.devtools.demo import SAMPLE
+from streams.devtools.stack.process import tail, terminate, wait_until
+from streams.devtools.stack.prometheus import render_local_config
 from streams.settings import PROJECT_ROOT, Settings
-from streams.stack.process import tail, terminate, wait_until
-from streams.stack.prometheus import render_local_config
 from tests.integration.helpers import (
     CLI,
     free_port,

@@ -9,8 +9,8 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaTimeoutError
 
+from streams.devtools.stack import Stack
 from streams.settings import Settings
-from streams.stack import Stack
 from tests.integration.conftest import TopicFactory
 
 

@@ -22,15 +22,15 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException
 
 from schemas.downstream import CLEAN_SCHEMA_VERSION, downstream_key, load_downstream
-from streams.demo import SAMPLE, sample_event_ids, sample_labels
+from streams.devtools.demo import SAMPLE, sample_event_ids, sample_labels
+from streams.devtools.stack import Stack
+from streams.devtools.stack.kafka import KafkaService
+from streams.devtools.stack.kafka_secrets import LocalSecrets
+from streams.devtools.stack.process import tail, terminate
 from streams.kafka.clients import admin_client, consumer
 from streams.kafka.read import read_topic
+from streams.kafka.topics import declare_topics
 from streams.settings import Settings
-from streams.stack import Stack
-from streams.stack.kafka import KafkaService
-from streams.stack.kafka_secrets import LocalSecrets
-from streams.stack.process import tail, terminate
-from streams.topics import declare_topics
 from tests.integration.helpers import (
     ID_NUMBER,
     PHONE,

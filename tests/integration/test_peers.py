@@ -13,8 +13,8 @@ import re
 import subprocess
 import sys
 
+from streams.devtools.stack import Stack
 from streams.settings import PROJECT_ROOT
-from streams.stack import Stack
 
 SYSTEMS = ("plain-confluent", "faust", "controlfeed")
 

@@ -7,10 +7,10 @@ import subprocess
 import urllib.parse
 import urllib.request
 
+from streams.devtools.stack import Stack
+from streams.devtools.stack.process import wait_until
+from streams.devtools.stack.prometheus import PROMETHEUS_CONFIG
 from streams.settings import Settings
-from streams.stack import Stack
-from streams.stack.process import wait_until
-from streams.stack.prometheus import PROMETHEUS_CONFIG
 
 
 def _query(settings: Settings, promql: str) -> list[dict[str, object]]:

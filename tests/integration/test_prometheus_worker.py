@@ -23,10 +23,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from streams.demo import SAMPLE, sample_labels
+from streams.devtools.demo import SAMPLE, sample_labels
+from streams.devtools.stack.process import tail, terminate, wait_until
 from streams.metrics import check_label
 from streams.settings import PROJECT_ROOT, Settings
-from streams.stack.process import tail, terminate, wait_until
 from tests.integration.helpers import (
     CLI,
     PROMETHEUS_JOB,

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from streams.devtools.stack.prometheus import PROMETHEUS_CONFIG, render_local_config
 from streams.settings import Settings
-from streams.stack.prometheus import PROMETHEUS_CONFIG, render_local_config
 
 PROMETHEUS_DIR = PROMETHEUS_CONFIG.parent
 RULES = sorted((PROMETHEUS_DIR / "rules").glob("*.yml"))

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from streams.demo import SAMPLE, sample_labels
-from streams.replay.routing import Router
+from streams.devtools.demo import SAMPLE, sample_labels
+from streams.devtools.replay.routing import Router
 from streams.settings import Settings
 from tests.integration.helpers import read_back, run_cli
 from tests.integration.test_replay import replay

@@ -26,9 +26,9 @@ from sinks.ddl import COLUMNS, MIGRATIONS_TABLE
 from sinks.migrations import MIGRATIONS
 from sinks.queries import ALERT_TRAIL, OPERATOR_QUERIES, AlertFilter, alert_history_sql
 from streams.cli import cli
+from streams.devtools.stack import ServiceState, Stack
 from streams.exceptions import ControlfeedError
 from streams.settings import Settings
-from streams.stack import ServiceState, Stack
 from tests.unit import sink_samples as s
 
 NOW = datetime.now(UTC)

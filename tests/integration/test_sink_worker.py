@@ -36,14 +36,14 @@ from schemas.decode import Rejected, decode
 from sinks import SinkError, Store, open_store
 from sinks.queries import ALERT_TRAIL
 from streams import stores
-from streams.demo import SAMPLE, sample_labels
+from streams.devtools.demo import SAMPLE, sample_labels
+from streams.devtools.stack import ClickHouseService, Stack
+from streams.devtools.stack.clickhouse import WRITER
+from streams.devtools.stack.process import terminate
 from streams.kafka.clients import producer
+from streams.kafka.topics import pipeline_topics
 from streams.settings import Settings
 from streams.sink.backlog import sink_backlog
-from streams.stack import ClickHouseService, Stack
-from streams.stack.clickhouse import WRITER
-from streams.stack.process import terminate
-from streams.topics import pipeline_topics
 from tests.integration.conftest import Admin
 from tests.integration.helpers import (
     CLI,

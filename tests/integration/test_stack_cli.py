@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from streams.devtools.stack import Stack
+from streams.devtools.stack.kafka import api_versions_answered
 from streams.settings import Settings
-from streams.stack import Stack
-from streams.stack.kafka import api_versions_answered
 from tests.integration.helpers import run_cli
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from streams.kafka.topics import declare_topics, describe_topics, missing_topics, pipeline_topics
 from streams.settings import Settings
-from streams.topics import declare_topics, describe_topics, missing_topics, pipeline_topics
 from tests.integration.helpers import run_cli
 
 

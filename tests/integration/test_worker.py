@@ -16,9 +16,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from streams.demo import SAMPLE, sample_labels
+from streams.devtools.demo import SAMPLE, sample_labels
+from streams.devtools.stack.process import terminate
 from streams.settings import Settings
-from streams.stack.process import terminate
 from streams.worker.deadletter import HEADER_OFFSET, HEADER_REASON, HEADER_TOPIC
 from tests.integration.helpers import (
     CLI,

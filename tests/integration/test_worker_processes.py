@@ -18,9 +18,9 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.demo import SAMPLE, sample_labels
+from streams.devtools.demo import SAMPLE, sample_labels
+from streams.devtools.stack.process import terminate
 from streams.settings import Settings
-from streams.stack.process import terminate
 from tests.integration.helpers import (
     CLI,
     ENGINE_PARTITIONS,

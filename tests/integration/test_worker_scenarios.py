@@ -40,13 +40,13 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException, Message
 from confluent_kafka.admin import AdminClient
 
+from streams.devtools.replay.routing import Router, event_time
+from streams.devtools.scenario import ScenarioOptions, generate_to
+from streams.devtools.scenario.options import labels_path_for
+from streams.devtools.stack import Stack
+from streams.devtools.stack.process import terminate
 from streams.kafka import clients
-from streams.replay.routing import Router, event_time
-from streams.scenario import ScenarioOptions, generate_to
-from streams.scenario.options import labels_path_for
 from streams.settings import Settings
-from streams.stack import Stack
-from streams.stack.process import terminate
 from tests.integration.helpers import (
     ENGINE_PARTITIONS,
     ID_NUMBER,

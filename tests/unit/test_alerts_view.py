@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from schemas.alerts import Alert, alert_id
-from streams.alerts.view import AlertFilter, Summary, format_line, parse_rules, parse_time
 from streams.exceptions import ControlfeedError
+from streams.ops.alerts.view import AlertFilter, Summary, format_line, parse_rules, parse_time
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 T0 = datetime(2026, 11, 28, 6, 30, tzinfo=UTC)

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
+from streams.devtools.stack.kafka import kafka_version
+from streams.devtools.stack.prometheus import PROMETHEUS_CONFIG
 from streams.kafka.acls import PRINCIPALS
 from streams.settings import PROJECT_ROOT, Settings
-from streams.stack.kafka import kafka_version
-from streams.stack.prometheus import PROMETHEUS_CONFIG
 
 DOCKER = PROJECT_ROOT / "docker"
 COMPOSE = DOCKER / "compose.yaml"

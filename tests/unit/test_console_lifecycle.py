@@ -1,4 +1,4 @@
-"""streams.console.lifecycle and book: what actions do, the topic's order, the change log."""
+"""streams.ops.console.lifecycle and book: what actions do, the topic's order, the change log."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from schemas.alert_state import AlertState, has_personal_data
-from streams.console.book import Book, Query
-from streams.console.lifecycle import TRANSITIONS, ActionRefused, States, decide
+from streams.ops.console.book import Book, Query
+from streams.ops.console.lifecycle import TRANSITIONS, ActionRefused, States, decide
 from tests.integration.console_support import make_alert
 
 AT = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)

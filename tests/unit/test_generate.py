@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from streams.cli import main
-from streams.scenario import ScenarioOptions, Summary, generate_to, labels_path_for
-from streams.scenario.options import DEFAULT_START
+from streams.devtools.scenario import ScenarioOptions, Summary, generate_to, labels_path_for
+from streams.devtools.scenario.options import DEFAULT_START
 
 FEEDS = ("checkpoint_scan", "venue_scan", "patrol_event", "risk_area", "venue")
 TYPES = {

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.scenario import ScenarioOptions, generate_to, labels_path_for
+from streams.devtools.scenario import ScenarioOptions, generate_to, labels_path_for
 from tests.oracle import run_rules
 
 Key = tuple[str, str, tuple[str, ...]]

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from schemas import Rejected, decode
-from streams.scenario import ScenarioOptions, generate_to, labels_path_for
-from streams.scenario.malformed import MALFORMED_KINDS
+from streams.devtools.scenario import ScenarioOptions, generate_to, labels_path_for
+from streams.devtools.scenario.malformed import MALFORMED_KINDS
 
 OPTIONS = ScenarioOptions(
     seed=21, duration_s=2 * 3600, population=2000, rate=1.0, anomaly_rate=0.01, malformed_rate=0.05

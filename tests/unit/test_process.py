@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from streams.stack.process import Daemon, port_is_open, tail
+from streams.devtools.stack.process import Daemon, port_is_open, tail
 
 
 def _daemon(tmp_path: Path, marker: str = "sleep") -> Daemon:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from streams.devtools.validate import validate_files
 from streams.settings import PROJECT_ROOT
-from streams.validate import validate_files
 
 SAMPLE = PROJECT_ROOT / "data" / "sample" / "scenario.jsonl"
 

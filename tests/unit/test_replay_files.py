@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.replay.exceptions import ReplayFileError
-from streams.replay.files import check_file, count_lines, read_lines
+from streams.devtools.replay.exceptions import ReplayFileError
+from streams.devtools.replay.files import check_file, count_lines, read_lines
 
 CONTENT = b'{"a":1}\n\n   \n{"b":2}\r\nnot json\n{"c":3}'
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.replay.pacing import MIN_WAIT, RatePacer, SpeedPacer
+from streams.devtools.replay.pacing import MIN_WAIT, RatePacer, SpeedPacer
 
 
 class FakeClock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.replay.routing import Router, event_time, key_of, string_field
+from streams.devtools.replay.routing import Router, event_time, key_of, string_field
 
 TOPICS = {
     "checkpoint_scan": "t.cp",

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.replay.producer import DeliveryLedger
-from streams.replay.routing import Router
-from streams.replay.runner import ReplayOptions, run_replay
+from streams.devtools.replay.producer import DeliveryLedger
+from streams.devtools.replay.routing import Router
+from streams.devtools.replay.runner import ReplayOptions, run_replay
 
 TOPICS = {
     "checkpoint_scan": "t.cp",

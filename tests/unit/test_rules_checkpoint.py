@@ -22,7 +22,7 @@ from rules import Engine, SnapshotError, default_config
 from rules.state import SNAPSHOT_VERSION
 from schemas.alerts import Alert
 from schemas.clean import FAMILIES, Envelope
-from streams.scenario import ScenarioOptions, generate_to, labels_path_for
+from streams.devtools.scenario import ScenarioOptions, generate_to, labels_path_for
 from tests.unit.rules_simulation import Simulation, clean_file
 
 OPTIONS = ScenarioOptions(

@@ -25,7 +25,7 @@ import pytest
 from schemas.alerts import Alert
 from schemas.clean import CleanEvent, EventRecord
 from schemas.identity import pseudonym
-from streams.scenario import ScenarioOptions, generate_to, labels_path_for
+from streams.devtools.scenario import ScenarioOptions, generate_to, labels_path_for
 from tests.unit.rules_simulation import Simulation, clean_file
 from tests.unit.rules_support import KEY, diff_report, full, keys
 

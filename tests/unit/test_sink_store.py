@@ -13,7 +13,7 @@ from sinks.exceptions import MissingDependencyError, StoreUnavailableError
 from sinks.retention import cutoff_day
 from sinks.server import ServerStore
 from sinks.store import QueryResult, open_store
-from streams.query import format_csv, format_json_lines
+from streams.ops.query import format_csv, format_json_lines
 from tests.unit.sink_samples import CST
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from streams.devtools.stack.kafka import KafkaService, kafka_version
+from streams.devtools.stack.prometheus import render_local_config
 from streams.settings import PROJECT_ROOT, Settings
-from streams.stack.kafka import KafkaService, kafka_version
-from streams.stack.prometheus import render_local_config
 
 
 @pytest.fixture

@@ -9,16 +9,16 @@ from click.testing import CliRunner
 from prometheus_client import REGISTRY
 from rich.console import Console
 
-from streams.settings import Settings
-from streams.status import command
-from streams.status.command import render
-from streams.status.report import (
+from streams.cli import status as command
+from streams.cli.status import render
+from streams.ops.status.report import (
     READ_METRICS,
     AlertCounts,
     Report,
     build_report,
     parse_snapshot,
 )
+from streams.settings import Settings
 
 FIRST = """\
 # TYPE controlfeed_events_total counter

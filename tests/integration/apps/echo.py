@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 
-from streams.app import create_app
+from streams.kafka.faust_app import create_app
 from streams.settings import Settings
 
 app = create_app(Settings(), app_id=os.environ["ECHO_APP_ID"])

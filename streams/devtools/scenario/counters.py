@@ -1,0 +1,109 @@
+"""Live counts per venue (15-minute windows) and per checkpoint (5-minute windows).
+
+The writer keeps background scans below what fires ``crowding`` and
+``checkpoint-surge``: ``VenueWindows.room`` is how many more background scans a
+venue may take in the current window (its capacity less the injected scans of
+the window; zero where an injected crowd is planned), ``CheckpointWindows.cap``
+how many background inbound scans a checkpoint may take before, counted with
+the injected ones, its window would fire. Injected scans are judged exactly as
+docs/rules.md says, from the true running counts, by ``on_venue_scan`` and
+``on_inbound_scan``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from streams.devtools.scenario.anomalies_window import SURGE_WARMUP, surge_target
+from streams.devtools.scenario.places import CHECKPOINTS
+
+__all__ = ["NO_CAP", "CheckpointWindows", "VenueWindows"]
+
+NO_CAP = 1 << 60
+ALPHA = 0.1
+
+
+class VenueWindows:
+    """Scan counts per venue in the current 15-minute window."""
+
+    def __init__(self, capacity: list[int]) -> None:
+        self.capacity = capacity
+        self.room = list(capacity)
+        self._room_at_start: dict[int, int] = {}
+        self._injected: dict[int, int] = {}
+        self._fired: set[int] = set()
+
+    def start(self, injected: dict[int, int], blocked: set[int]) -> None:
+        """A new window: ``injected`` scans per venue are coming; ``blocked`` venues get
+        no background scans."""
+        self.room = list(self.capacity)
+        for venue, count in injected.items():
+            self.room[venue] -= count
+        for venue in blocked:
+            self.room[venue] = 0
+        self._room_at_start = {v: self.room[v] for v in (*injected, *blocked)}
+        self._injected = {}
+        self._fired = set()
+
+    def on_venue_scan(self, venue: int) -> bool:
+        """Count an injected scan at ``venue``; True when it is the one that exceeds capacity."""
+        injected = self._injected[venue] = self._injected.get(venue, 0) + 1
+        background = self._room_at_start[venue] - self.room[venue]
+        if venue in self._fired or background + injected <= self.capacity[venue]:
+            return False
+        self._fired.add(venue)
+        return True
+
+
+class CheckpointWindows:
+    """Inbound counts per checkpoint in the current 5-minute window, and the EWMA baselines."""
+
+    def __init__(self) -> None:
+        size = len(CHECKPOINTS)
+        self.background = [0] * size
+        self.cap = [NO_CAP] * size
+        self.injected = [0] * size
+        self.fired = [False] * size
+        self.started = [False] * size
+        self.updates = [0] * size
+        self.mean = [0.0] * size
+        self.var = [0.0] * size
+
+    def start(self, injected_inbound: list[int]) -> None:
+        """A new window; ``injected_inbound`` scans per checkpoint are planned in it."""
+        for k in range(len(self.cap)):
+            self.background[k] = self.injected[k] = 0
+            self.fired[k] = False
+            self.cap[k] = NO_CAP
+            if self.updates[k] >= SURGE_WARMUP:
+                most = surge_target(self.mean[k], self.var[k], -1) - 1
+                self.cap[k] = most - injected_inbound[k]
+
+    def end(self) -> None:
+        """Close the window: every started checkpoint's baseline takes its count."""
+        for k in range(len(self.cap)):
+            count = self.background[k] + self.injected[k]
+            if not self.started[k] and count == 0:
+                continue
+            if not self.started[k]:
+                self.started[k], self.mean[k], self.var[k] = True, float(count), 0.0
+            else:
+                d = count - self.mean[k]
+                self.mean[k] += ALPHA * d
+                self.var[k] = (1 - ALPHA) * (self.var[k] + ALPHA * d * d)
+            self.updates[k] += 1
+
+    def on_inbound_scan(self, k: int) -> bool:
+        """Count an injected inbound scan; True when it is the window's crossing scan."""
+        self.injected[k] += 1
+        if self.fired[k] or self.updates[k] < SURGE_WARMUP:
+            return False
+        excess = self.background[k] + self.injected[k] - self.mean[k]
+        if excess > 4.0 * math.sqrt(self.var[k]) and excess >= 20.0:
+            self.fired[k] = True
+            return True
+        return False
+
+    def freeze(self, k: int) -> None:
+        """No more background inbound scans at ``k`` in this window."""
+        self.cap[k] = self.background[k]

@@ -1,0 +1,11 @@
+"""``controlfeed console``: the operators' console (``docs/console.md``).
+
+``lifecycle`` says what each action does to an alert (pure); ``book`` holds
+what one console knows; ``follow`` reads the alerts and alert-state topics
+into it; ``users`` keeps logins; ``explain`` puts each rule in plain words;
+``app`` is the web app and its JSON API. The click commands are ``streams.cli.console``.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
