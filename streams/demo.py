@@ -170,7 +170,10 @@ def _run(
                 [*_CLI, "replay", "--no-progress", str(SAMPLE)], env=env, check=False
             )
             if replay.returncode != 0:
-                raise ControlfeedError("replaying the sample failed (see above)")
+                raise ControlfeedError(
+                    "replaying the sample failed (see above)",
+                    hint="Fix what the replay's own error above says, then run the demo again.",
+                )
             _wait_settled(settings, worker, log, above=before, timeout=180)
             found = _distinct_alerts(settings)
             _wait_stored(settings, worker, log, timeout=120)
