@@ -11,7 +11,8 @@ The public surface the worker's storage loop and the CLI use:
 - ``drop_old_partitions(store, days=28, now=...)``: retention.
 - ``OPERATOR_QUERIES``: the documented operators' queries.
 
-Errors are ``SinkError`` subclasses (``sinks.exceptions``); ``docs/storage.md``
+Errors are ``SinkError`` subclasses (``sinks.exceptions``), under the project's
+root ``schemas.errors.ControlfeedError`` (message and hint); ``docs/storage.md``
 explains the schema and the idempotence design.
 """
 

@@ -49,6 +49,14 @@ _BUSY_HINT: Final = (
     "Only one process can open a chDB data path: stop the process holding it (a running "
     "`controlfeed worker`?) and try again, or configure a server with CONTROLFEED_CLICKHOUSE_URL."
 )
+_OPEN_HINT: Final = (
+    "Check that the directory is writable and that this process has no other chDB path "
+    "open, or configure a server with CONTROLFEED_CLICKHOUSE_URL."
+)
+_CLOSED_HINT: Final = (
+    "The store was used after close(): a bug in its caller; please report it with the "
+    "command that showed this."
+)
 
 _open_paths: dict[Path, int] = {}
 """Paths open in this process, with how many stores use each."""
@@ -133,7 +141,9 @@ class ChdbStore:
                 raise StoreBusyError(
                     f"the chDB store {self._path} is open in another process", _BUSY_HINT
                 ) from err
-            raise StoreUnavailableError(f"chDB cannot open {self._path}: {err}") from err
+            raise StoreUnavailableError(
+                f"chDB cannot open {self._path}: {err}", hint=_OPEN_HINT
+            ) from err
         _open_paths[self._path] = _open_paths.get(self._path, 0) + 1
         self._schemas = {
             table: pyarrow.schema([(n, _arrow_type(pyarrow, k)) for n, k in columns])
@@ -147,7 +157,7 @@ class ChdbStore:
 
     def _run(self, sql: str, fmt: str = "CSV") -> Any:
         if self._conn is None:
-            raise SinkError(f"{self.description} is closed")
+            raise SinkError(f"{self.description} is closed", hint=_CLOSED_HINT)
         try:
             return self._conn.query(sql, fmt)
         except RuntimeError as err:  # chdb.ChdbError is a RuntimeError
@@ -178,20 +188,28 @@ class ChdbStore:
                 pa.array(column, type=f.type) for column, f in zip(columns, schema, strict=True)
             ]
         except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as err:
-            raise QueryError(f"rows for {table} do not fit its columns: {err}") from err
+            raise QueryError(
+                f"rows for {table} do not fit its columns: {err}",
+                hint="The rows and the table's columns (sinks/ddl.py) disagree: a bug in "
+                "sinks/rows.py; please report it.",
+            ) from err
         batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, schema) as writer:
             writer.write_batch(batch)
         names = ", ".join(f"`{f.name}`" for f in schema)
         if self._conn is None:
-            raise SinkError(f"{self.description} is closed")
+            raise SinkError(f"{self.description} is closed", hint=_CLOSED_HINT)
         try:
             with self._conn.send_insert(f"INSERT INTO {table} ({names})", "ArrowStream") as ins:
                 ins.append(sink.getvalue().to_pybytes())
                 ins.finish()
         except RuntimeError as err:
-            raise QueryError(f"{self.description} refused rows for {table}: {err}") from err
+            raise QueryError(
+                f"{self.description} refused rows for {table}: {err}",
+                hint="Check that the table has the columns sinks/ddl.py declares (the worker "
+                "creates and migrates the tables at start).",
+            ) from err
 
     def close(self) -> None:
         """Close the connection; the path is free for other processes once every store closed."""

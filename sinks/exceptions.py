@@ -1,21 +1,24 @@
 """Errors of the sinks package: what went wrong with a store, and whether to retry.
 
-    SinkError                   base: ``str(err)`` says what went wrong,
+    ControlfeedError            (schemas.errors) ``str(err)`` says what went wrong,
     |                           ``err.hint`` what to do about it
-    +-- StoreUnavailableError        the store cannot be reached or is overloaded now;
-    |   |                       the same call may succeed later (retry with backoff)
-    |   +-- StoreBusyError           a chDB data path is held by another process
-    +-- QueryError              the store rejected the statement (bad SQL, unknown
-    |                           table); retrying the same call fails the same way
-    +-- MissingDependencyError  chDB is not installed and no server URL is configured
+    +-- SinkError               base of the sinks' errors
+        +-- StoreUnavailableError   the store cannot be reached or is overloaded now;
+        |   |                       the same call may succeed later (retry with backoff)
+        |   +-- StoreBusyError      a chDB data path is held by another process
+        +-- QueryError              the store rejected the statement (bad SQL, unknown
+        |                           table); retrying the same call fails the same way
+        +-- MissingDependencyError  chDB is not installed and no server URL is configured
 
 Raised by ``sinks.store`` implementations, ``sinks.migrations`` and
-``sinks.retention``; the ``Batcher`` lets them through with its rows kept. The
-CLI (``streams``) turns them into its own user errors; ``sinks`` never
-imports ``streams``.
+``sinks.retention``; the ``Batcher`` lets them through with its rows kept.
+They reach the CLI as they are (``streams.cli.main`` prints any
+``ControlfeedError`` as message and hint); ``sinks`` never imports ``streams``.
 """
 
 from __future__ import annotations
+
+from schemas.errors import ControlfeedError
 
 __all__ = [
     "MissingDependencyError",
@@ -26,13 +29,8 @@ __all__ = [
 ]
 
 
-class SinkError(Exception):
+class SinkError(ControlfeedError):
     """Base of every error of a store."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.hint = hint
-        """One or two sentences saying what to do; may be empty."""
 
 
 class StoreUnavailableError(SinkError):

@@ -110,7 +110,11 @@ class ServerStore:
             ) from err
         except ch_errors.Error as err:
             self._client.disconnect()
-            raise SinkError(f"ClickHouse at {self._description}: {err}") from err
+            raise SinkError(
+                f"ClickHouse at {self._description}: {err}",
+                hint="Check CONTROLFEED_CLICKHOUSE_URL and the server's log (`controlfeed stack "
+                "status` names the local one's).",
+            ) from err
 
     def execute(self, sql: str) -> None:
         """Run a statement that returns nothing."""

@@ -1,17 +1,20 @@
-"""Errors of the streams package, each carrying what the user should do.
+"""The local stack's errors, and the root ``ControlfeedError`` re-exported for ``streams``.
 
-    ControlfeedError            base: ``str(err)`` says what went wrong,
+    ControlfeedError            (schemas.errors) ``str(err)`` says what went wrong,
     |                           ``err.hint`` what to do about it
     +-- StackError              a local service cannot be fetched, started or reached
         +-- MissingToolError    Java, Maven or a Debian package is not installed
         +-- PortInUseError      a port the stack needs is taken by something else
         +-- ServiceNotReadyError  a service started but never became ready
 
+``schemas.errors`` draws the whole tree (the rules', the sinks', replay's ...).
 The CLI catches ``ControlfeedError`` and prints message and hint, never a
 traceback; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
+
+from schemas.errors import ControlfeedError
 
 __all__ = [
     "ControlfeedError",
@@ -20,15 +23,6 @@ __all__ = [
     "ServiceNotReadyError",
     "StackError",
 ]
-
-
-class ControlfeedError(Exception):
-    """Base of every error a user can act on."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.hint = hint
-        """One or two sentences saying what to do; may be empty."""
 
 
 class StackError(ControlfeedError):

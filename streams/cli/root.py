@@ -1,8 +1,10 @@
 """The ``controlfeed`` command.
 
 Entry point of every user-facing action. Settings are built here once and
-passed down. A ``ControlfeedError`` (or a bad ``CONTROLFEED_*`` value) is
-printed as a message and a hint with exit status 2, never as a traceback.
+passed down. A ``ControlfeedError`` (the one root of the project's errors,
+``schemas.errors``: the rules', the stores', the stack's ... alike; a bad
+``CONTROLFEED_*`` value becomes one too) is printed as a message and a hint
+with exit status 2, never as a traceback.
 
 Exit statuses: 0 success; 1 a check failed (smoke, status with a service
 down); 2 a user or environment error that the message explains. A command

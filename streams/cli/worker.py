@@ -73,6 +73,7 @@ def rules_config(settings: Settings) -> RulesConfig:
     try:
         return load_config(settings.rules_file)
     except (ConfigError, OSError) as err:
+        # Kept: names the setting that chose the file, which the rules package cannot know.
         raise ControlfeedError(
             f"cannot load the rules file {settings.rules_file}: {err}",
             hint="Fix CONTROLFEED_RULES_FILE or the file (it has the shape of "

@@ -145,6 +145,7 @@ def _server_database(settings: Settings, statement: str) -> None:
         finally:
             store.close()
     except SinkError as err:
+        # Kept: says what the demo was doing, and points at the local server's status and log.
         raise ControlfeedError(
             f"the local ClickHouse server did not take {statement.split()[0]} DATABASE: {err}",
             hint="Check `controlfeed stack status`; its log is under .stack/clickhouse/logs.",
@@ -170,7 +171,10 @@ def _run(
                 [*_CLI, "replay", "--no-progress", str(SAMPLE)], env=env, check=False
             )
             if replay.returncode != 0:
-                raise ControlfeedError("replaying the sample failed (see above)")
+                raise ControlfeedError(
+                    "replaying the sample failed (see above)",
+                    hint="Fix what the replay's own error above says, then run the demo again.",
+                )
             _wait_settled(settings, worker, log, above=before, timeout=180)
             found = _distinct_alerts(settings)
             _wait_stored(settings, worker, log, timeout=120)
@@ -220,6 +224,7 @@ def _stored(settings: Settings) -> tuple[dict[str, int], str]:
     try:
         store = stores.reader(settings)
     except SinkError as err:
+        # Kept: says what the demo was doing when the store would not open.
         raise ControlfeedError(
             f"cannot open the store to count what the demo stored: {err}",
             hint="Check CONTROLFEED_CLICKHOUSE_URL, or that no other worker holds the chDB path.",

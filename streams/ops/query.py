@@ -10,8 +10,8 @@ given, which runs it as the writing user; the read-only user is the server's
 own guard for the rest. Output is a
 table (default), CSV with a header, or JSON lines (one object per row).
 Bad SQL, an unreachable server, a chDB path held by a running worker or a
-missing chDB install raise ``ControlfeedError`` with a hint (exit 2), never
-a traceback. The operators' queries are in ``docs/storage.md``.
+missing chDB install raise the store's ``SinkError`` (a ``ControlfeedError``)
+with its hint (exit 2), never a traceback. The operators' queries are in ``docs/storage.md``.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ def _changes(sql: str) -> bool:
 
 
 def run_query(settings: Settings, sql: str, *, write: bool = False) -> QueryResult:
-    """Run ``sql`` on the configured store; store errors become ``ControlfeedError``.
+    """Run ``sql`` on the configured store; raises the store's ``SinkError`` as it is,
+    but for an unknown table, whose hint says where the tables come from.
 
     Without ``write`` only a reading statement runs, as the reader (module docstring).
     """
@@ -64,13 +65,14 @@ def run_query(settings: Settings, sql: str, *, write: bool = False) -> QueryResu
         finally:
             store.close()
     except SinkError as err:
-        hint = err.hint
-        if "UNKNOWN_TABLE" in str(err) or "doesn't exist" in str(err):
-            hint = (
-                "The tables are created when the worker starts (`controlfeed worker`); "
-                "check the table name against docs/storage.md."
-            )
-        raise ControlfeedError(str(err), hint=hint) from err
+        if "UNKNOWN_TABLE" not in str(err) and "doesn't exist" not in str(err):
+            raise
+        # Kept: a better hint than the store's "check the statement": where tables come from.
+        raise ControlfeedError(
+            str(err),
+            hint="The tables are created when the worker starts (`controlfeed worker`); "
+            "check the table name against docs/storage.md.",
+        ) from err
 
 
 def text_value(value: Any) -> str:

@@ -67,7 +67,11 @@ def _visible(admin: AdminClient, names: list[str]) -> dict[str, Any]:
         try:
             topics = admin.list_topics(timeout=_TIMEOUT).topics
         except KafkaException as err:
-            raise TopicsError(f"cannot describe the worker's topics: {err}") from err
+            raise TopicsError(
+                f"cannot describe the worker's topics: {err}",
+                hint="Check the broker (`controlfeed stack status`) and "
+                "CONTROLFEED_KAFKA_BOOTSTRAP_SERVERS.",
+            ) from err
         missing = [n for n in names if n not in topics or not topics[n].partitions]
         if not missing or time.monotonic() > deadline:
             return dict(topics)

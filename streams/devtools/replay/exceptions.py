@@ -1,6 +1,6 @@
 """Errors of ``controlfeed replay``, each with what the user should do.
 
-    ControlfeedError            (streams.exceptions) message and hint
+    ControlfeedError            (schemas.errors) message and hint
     +-- ReplayError             replay cannot start or go on
         +-- ReplayFileError     a file is missing, unreadable, or not gzip / damaged gzip
         +-- TopicsMissingError  a feed topic does not exist on the broker

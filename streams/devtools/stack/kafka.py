@@ -72,7 +72,10 @@ def kafka_version(pom: Path = POM) -> str:
     root = ET.parse(checkout_file(pom)).getroot()  # noqa: S314 (our own checked-in file)
     node = root.find("m:properties/m:kafka.version", _MVN_NS)
     if node is None or not (node.text or "").strip():
-        raise StackError(f"{pom} has no <kafka.version> property.")
+        raise StackError(
+            f"{pom} has no <kafka.version> property.",
+            hint="Restore the file from the repository (`git checkout -- docker/kafka/pom.xml`).",
+        )
     return (node.text or "").strip()
 
 

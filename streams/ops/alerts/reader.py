@@ -132,7 +132,11 @@ def read_alerts(
                 left.discard(partition)
                 continue
             if error is not None:
-                raise ControlfeedError(f"reading {settings.topic_alerts} failed: {error}")
+                raise ControlfeedError(
+                    f"reading {settings.topic_alerts} failed: {error}",
+                    hint="Check the broker (`controlfeed stack status`) and, on a secured "
+                    "broker, that this client may read the topic (docs/security.md).",
+                )
             if not follow and offset + 1 >= ends[partition]:
                 left.discard(partition)
             if follow or offset < ends[partition]:

@@ -90,6 +90,8 @@ class Stored:
                 "ClickHouse server: set CONTROLFEED_CLICKHOUSE_URL (the embedded store "
                 "belongs to the worker's sink)"
             )
+        # Kept: the console shows these in the browser, so they name the failure's kind
+        # only (a store's message may quote its address) and say what to do in one line.
         try:
             store = stores.reader(self._settings)
         except SinkError as err:
