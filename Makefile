@@ -13,10 +13,11 @@ demo: setup ## the main job: stack up, then the demo
 
 test: setup lint pytest ## the whole suite against the real services (what CI runs)
 
-lint: setup ## ruff (lint and format) and mypy
+lint: setup ## ruff (lint and format), mypy, and the layer contract (lint-imports)
 	@.venv/bin/ruff check streams schemas sinks rules tests benchmarks
 	@.venv/bin/ruff format --check --quiet streams schemas sinks rules tests benchmarks
 	@.venv/bin/mypy
+	@.venv/bin/lint-imports --no-cache
 
 pytest: setup ## pytest only; starts the services it needs
 	@.venv/bin/python -m pytest

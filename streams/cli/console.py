@@ -32,7 +32,8 @@ import uvicorn
 from streams.cli.worker import rules_config
 from streams.exceptions import ControlfeedError
 from streams.kafka.topics import declare_topics
-from streams.ops.console.app import Actions, make_app
+from streams.ops.console.actions import Actions
+from streams.ops.console.app import make_app
 from streams.ops.console.book import Book
 from streams.ops.console.follow import Followers
 from streams.ops.console.users import ROLES, Users, users_file

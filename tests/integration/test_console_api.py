@@ -12,7 +12,7 @@ import pytest
 
 from schemas.alert_state import AlertState
 from sinks import Batcher, migrate, open_store
-from streams.ops.console.app import Actions
+from streams.ops.console.actions import Actions
 from streams.settings import Settings
 from tests.integration.console_support import (
     ID_SHAPED,
