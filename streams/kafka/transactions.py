@@ -22,6 +22,11 @@ record was refused, the producer was fenced); the stage must then rewind its
 consumer to the committed offsets and its state to what they cover. While the
 broker is unreachable ``start`` and ``commit`` keep retrying (logged once
 per outage) until it answers or the stage is asked to stop.
+
+Over 400 lines: one transaction's life (begin, send, commit or abort, the
+retries and the fencing, the watchdog of a stuck commit) is one state that
+only reads correctly in one place; the parts that are not (the client, the
+commit policy) live in ``clients`` and ``commits``.
 """
 
 from __future__ import annotations
