@@ -11,13 +11,12 @@ as one instance: clustering is off, so it opens no gossip port.
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, Final
 
 import yaml
 
+from streams.devtools.stack.process import http_ready
 from streams.devtools.stack.service import Service
 from streams.devtools.stack.tools import find_program
 
@@ -80,9 +79,4 @@ class AlertmanagerService(Service):
         ]
 
     def probe(self) -> bool:
-        url = f"{self.settings.alertmanager_url}/-/ready"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (fixed http URL)
-                return bool(resp.status == 200)
-        except (urllib.error.URLError, OSError):
-            return False
+        return http_ready(f"{self.settings.alertmanager_url}/-/ready")

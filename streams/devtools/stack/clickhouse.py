@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from streams.devtools.stack.private import ensure_password, private_dir
+from streams.devtools.stack.process import http_ready
 from streams.devtools.stack.service import Service
 from streams.devtools.stack.tools import find_program
 
@@ -172,9 +171,4 @@ class ClickHouseService(Service):
         return [*self._binary(), f"--config-file={self.home / 'config.xml'}"]
 
     def probe(self) -> bool:
-        url = f"http://127.0.0.1:{self.settings.clickhouse_http_port}/ping"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                return bool(resp.status == 200 and resp.read().strip() == b"Ok.")
-        except (urllib.error.URLError, OSError):
-            return False
+        return http_ready(f"http://127.0.0.1:{self.settings.clickhouse_http_port}/ping", b"Ok.")

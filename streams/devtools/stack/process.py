@@ -15,11 +15,13 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Daemon", "port_is_open", "tail", "terminate", "wait_until"]
+__all__ = ["Daemon", "http_ready", "port_is_open", "tail", "terminate", "wait_until"]
 
 
 def port_is_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
@@ -151,3 +153,16 @@ def _cmdline(pid: int) -> str | None:
         return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
+
+
+def http_ready(url: str, body: bytes | None = None, timeout: float = 2.0) -> bool:
+    """Whether ``url`` (a local service's readiness path) answers 200, and ``body`` if given.
+
+    The readiness probe of the HTTP services (ClickHouse's ``/ping``, Prometheus'
+    and Alertmanager's ``/-/ready``); any failure to connect or answer is "not yet".
+    """
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (our local URL)
+            return bool(resp.status == 200 and (body is None or resp.read().strip() == body))
+    except (urllib.error.URLError, OSError):
+        return False

@@ -11,13 +11,12 @@ one on ``CONTROLFEED_ALERTMANAGER_PORT``, and rule file globs become absolute
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from streams.devtools.stack.process import http_ready
 from streams.devtools.stack.service import Service
 from streams.devtools.stack.tools import checkout_file, find_program
 from streams.exceptions import StackError
@@ -109,9 +108,4 @@ class PrometheusService(Service):
         ]
 
     def probe(self) -> bool:
-        url = f"{self.settings.prometheus_url}/-/ready"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (fixed http URL)
-                return bool(resp.status == 200)
-        except (urllib.error.URLError, OSError):
-            return False
+        return http_ready(f"{self.settings.prometheus_url}/-/ready")
