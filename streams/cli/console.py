@@ -29,7 +29,6 @@ from types import FrameType
 import click
 import uvicorn
 
-from streams.cli.worker import rules_config
 from streams.exceptions import ControlfeedError
 from streams.kafka.topics import declare_topics
 from streams.ops.console.actions import Actions
@@ -38,6 +37,7 @@ from streams.ops.console.book import Book
 from streams.ops.console.follow import Followers
 from streams.ops.console.users import ROLES, Users, users_file
 from streams.settings import Settings
+from streams.worker.startup import rules_config
 
 __all__ = ["console", "serve"]
 

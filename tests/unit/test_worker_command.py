@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.cli.worker import check_labels
 from streams.exceptions import ControlfeedError
 from streams.settings import PROJECT_ROOT, Settings
+from streams.worker.startup import check_labels
 
 CLI = [sys.executable, "-c", "from streams.cli import main; main()"]
 
