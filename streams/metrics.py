@@ -18,8 +18,8 @@ under its reason code.
 
 Define a metric nowhere else: a second ``Counter`` of the same name in the
 default registry fails at import with ``Duplicated timeseries``
-(``controlfeed_dead_letters_total`` used to live in ``streams.worker.deadletter``,
-which now calls ``record_dead_letter``).
+(``controlfeed_dead_letters_total`` used to live in the worker's dead-letter module,
+and ingest now calls ``record_dead_letter``).
 """
 
 from __future__ import annotations
@@ -390,7 +390,7 @@ def record_late_event(feed: str) -> None:
 
 
 def record_dead_letter(reason: str) -> None:
-    """Count one record sent to the dead-letter topic (``streams.worker.deadletter``).
+    """Count one record sent to the dead-letter topic (``streams.worker.ingest``).
 
     ``reason`` is a code of ``docs/bad-input.md`` or ``wrong_topic``; a value
     that looks like an id is dropped (logged once).

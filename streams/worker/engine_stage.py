@@ -52,10 +52,9 @@ from streams.metrics import (
     set_engine_state,
 )
 from streams.settings import Settings
+from streams.wire import alert_key, cause_header, cause_ms, source_name
 from streams.worker import checkpoints
-from streams.worker.engines import Engines, alert_key
-from streams.worker.ingest import source_name
-from streams.worker.wire import CAUSE_HEADER
+from streams.worker.engines import Engines
 
 __all__ = ["EngineStage", "Held", "input_sources"]
 
@@ -174,7 +173,7 @@ class EngineStage(TransactionalStage):
     def _publish(self, alerts: list[Alert], msg: Message) -> None:
         """Queue ``alerts`` in the transaction, with the time of the record that caused them."""
         cause = _cause_ms(msg)
-        headers: list[tuple[str, str | bytes | None]] = [(CAUSE_HEADER, str(cause).encode())]
+        headers: list[tuple[str, str | bytes | None]] = [cause_header(cause)]
         latency = time.time() - cause / 1000
         send = self.txn.send if self._unsafe is None else self._unsafe.produce
         for alert in alerts:
@@ -351,7 +350,5 @@ class EngineStage(TransactionalStage):
 
 def _cause_ms(msg: Message) -> int:
     """The cause header of an engine record (its input's timestamp), else its own timestamp."""
-    for name, value in headers(msg):
-        if name == CAUSE_HEADER and value:
-            return int(value)
-    return int(msg.timestamp()[1])
+    cause = cause_ms(headers(msg))
+    return int(msg.timestamp()[1]) if cause is None else cause

@@ -5,9 +5,7 @@ of the engine topic, in each partition's order. ``Engines.handle`` loads the
 envelope, feeds the partition's engine (created on first use, declared with
 every input source so that a source not read yet holds the watermark) and
 returns the alerts; ``restore`` and ``checkpoint`` give an engine's state as
-checkpoint bytes (``rules.Engine.checkpoint``); ``alert_key`` is an alert's
-key on the alerts topic: the subject's id (venue, checkpoint, site, incident,
-or the ``person_key``).
+checkpoint bytes (``rules.Engine.checkpoint``).
 A record that is not an envelope is a bug in ingest: ``pydantic.ValidationError``
 propagates and stops the worker rather than skipping input silently.
 """
@@ -22,19 +20,7 @@ from schemas.alerts import Alert
 from schemas.clean import EventRecord, load_envelope
 from streams.metrics import record_late_event
 
-__all__ = ["Engines", "alert_key"]
-
-
-def alert_key(alert: Alert) -> bytes:
-    """The alerts-topic key of ``alert``: its subject's id, so one subject stays in order."""
-    ids = {
-        "person": alert.person_key,
-        "venue": alert.venue_id,
-        "checkpoint": alert.checkpoint_id,
-        "site": alert.site_id,
-        "incident": alert.incident_id,
-    }
-    return (ids[alert.subject] or alert.alert_id).encode()
+__all__ = ["Engines"]
 
 
 class Engines:

@@ -34,15 +34,12 @@ from schemas.clean import (
 from schemas.decode import Rejected, decode
 from schemas.downstream import downstream_record
 from schemas.feeds import RiskArea, Venue
-from streams.worker.deadletter import WRONG_TOPIC, dead_letter_headers
+from schemas.reasons import WRONG_TOPIC
+from streams.metrics import record_dead_letter
+from streams.wire import dead_letter_headers, engine_key, source_name, source_topic
 from streams.worker.idleness import SourceTracker
 
-__all__ = ["DeadLetterOut", "EngineOut", "Ingest", "RawRecord", "source_name"]
-
-
-def source_name(topic: str, partition: int) -> str:
-    """The name of an input source as the engines know it: ``topic/partition``."""
-    return f"{topic}/{partition}"
+__all__ = ["DeadLetterOut", "EngineOut", "Ingest", "RawRecord"]
 
 
 class RawRecord(NamedTuple):
@@ -82,12 +79,13 @@ class EngineOut(NamedTuple):
     partition: int
     """The engine partition."""
     key: bytes | None
-    """``family:key`` for event copies, None for markers and reference records."""
+    """``family:key`` for event copies (``streams.wire.engine_key``), None for markers and
+    reference records."""
     value: bytes
     """The envelope's JSON (``schemas.clean.dump_envelope``)."""
     timestamp: float | None = None
     """The input record's Kafka timestamp (seconds) for event copies and reference
-    records (header ``streams.worker.wire.CAUSE_HEADER``: detection latency counts from
+    records (header ``streams.wire.CAUSE_HEADER``: detection latency counts from
     the input); None for markers."""
     store: bool = False
     """The one copy of a record the sink stores (header ``wire.STORE_HEADER``): an event's
@@ -129,7 +127,7 @@ class Ingest:
         exports them once per batch (``record_event``)."""
         latest: dict[str, datetime] = {}
         for source, progress in self.tracker.sources.items():
-            feed, at = self._feed_of.get(source.rpartition("/")[0], ""), progress.max_time
+            feed, at = self._feed_of.get(source_topic(source), ""), progress.max_time
             if (
                 feed in self._counts
                 and at is not None
@@ -148,6 +146,7 @@ class Ingest:
             decoded = Rejected(reason=WRONG_TOPIC, feed=decoded.feed)
         if isinstance(decoded, Rejected):
             self.tracker.seen(source, record.offset, None, now)
+            record_dead_letter(decoded.reason)
             headers = dead_letter_headers(
                 record.headers, decoded.reason, record.topic, record.partition, record.offset
             )
@@ -165,7 +164,7 @@ class Ingest:
             out += [
                 EngineOut(
                     partition_for(family, key, self._partitions),
-                    f"{family}:{key}".encode(),
+                    engine_key(family, key),
                     value,
                     stamp,
                     n == 0,

@@ -7,7 +7,6 @@ import pytest
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.registry import CollectorRegistry
 
-import streams.worker.deadletter
 from streams import metrics
 from streams.metrics import WatermarkDelayCollector, check_label
 
@@ -86,7 +85,7 @@ def test_dead_letters_count_per_reason_in_one_counter() -> None:
     before = _value("controlfeed_dead_letters_total", reason="bad_value:phone")
 
     metrics.record_dead_letter("bad_value:phone")
-    streams.worker.deadletter.dead_letter_headers([], "bad_value:phone", "t", 0, 1)
+    metrics.record_dead_letter("bad_value:phone")
 
     assert _value("controlfeed_dead_letters_total", reason="bad_value:phone") == before + 2
 

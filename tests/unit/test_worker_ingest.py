@@ -10,7 +10,7 @@ from rules import default_config, partition_for
 from schemas.clean import Idle, Watermark, load_envelope
 from schemas.downstream import CLEAN_SCHEMA_VERSION, load_downstream
 from schemas.identity import pseudonym
-from streams.worker.deadletter import HEADER_OFFSET, HEADER_REASON, HEADER_TOPIC
+from streams.wire import ERROR_OFFSET_HEADER, ERROR_REASON_HEADER, ERROR_TOPIC_HEADER
 from streams.worker.idleness import SourceTracker
 from streams.worker.ingest import DeadLetterOut, Ingest, RawRecord
 from tests.oracle.builders import PERSON, checkpoint_scan, venue
@@ -40,15 +40,15 @@ def test_bad_input_keeps_key_value_and_headers_and_says_why() -> None:
     assert isinstance(out, DeadLetterOut)
     assert (out.key, out.value, out.headers[0]) == (b"k", b"{not json", ("h", b"1"))
     headers = dict(out.headers)
-    assert headers[HEADER_REASON] == b"invalid_json"
-    assert (headers[HEADER_TOPIC], headers[HEADER_OFFSET]) == (b"cp", b"7")
+    assert headers[ERROR_REASON_HEADER] == b"invalid_json"
+    assert (headers[ERROR_TOPIC_HEADER], headers[ERROR_OFFSET_HEADER]) == (b"cp", b"7")
 
 
 def test_a_valid_event_on_another_feeds_topic_is_wrong_topic() -> None:
     out = _ingest().handle(_raw("vs", checkpoint_scan("c1", 0)), now=0.0)
 
     assert isinstance(out, DeadLetterOut)
-    assert dict(out.headers)[HEADER_REASON] == b"wrong_topic"
+    assert dict(out.headers)[ERROR_REASON_HEADER] == b"wrong_topic"
 
 
 def test_a_live_event_also_becomes_one_clean_record_keyed_by_its_subject() -> None:
