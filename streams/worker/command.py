@@ -22,7 +22,7 @@ from prometheus_client import start_http_server
 
 from rules import ConfigError, RulesConfig, load_config, tune_gc
 from streams.exceptions import ControlfeedError
-from streams.metrics import label_problem
+from streams.metric_labels import label_problem
 from streams.settings import Settings
 from streams.worker.identity import claim_worker_id
 from streams.worker.processes import PORT_FILE, READY_FILE, run_processes

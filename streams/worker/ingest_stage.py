@@ -30,9 +30,9 @@ from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, KafkaException, Message, To
 from rules import RulesConfig
 from streams.kafka.stage import headers
 from streams.kafka.transactional import TransactionalStage
-from streams.metrics import forget_consumer_lag, record_event, set_consumer_lag
 from streams.settings import Settings
 from streams.wire import STORE, cause_header, source_name
+from streams.worker.exporting import export_ingest, forget_consumer_lag, set_consumer_lag
 from streams.worker.idleness import SourceTracker
 from streams.worker.ingest import DeadLetterOut, EngineOut, Ingest, RawRecord
 
@@ -101,8 +101,7 @@ class IngestStage(TransactionalStage):
             else:
                 self._send_engine(out)
             read((topic, partition), offset + 1)
-        for feed, (count, latest) in self.ingest.take_counts().items():
-            record_event(feed, latest, count)
+        export_ingest(self.ingest.take_counts())
 
     def _send_engine(self, records: list[EngineOut]) -> None:
         """Queue engine records: the cause header on copies of input, the store header on one."""

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.demo import SAMPLE, sample_labels
-from streams.metrics import check_label
+from streams.metric_labels import check_label
 from streams.settings import PROJECT_ROOT, Settings
 from streams.stack.process import tail, terminate, wait_until
 from tests.integration.helpers import (
