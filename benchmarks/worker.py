@@ -64,6 +64,7 @@ from streams.kafka import clients
 from streams.kafka.clients import admin_client
 from streams.kafka.read import group_lag, read_topic
 from streams.kafka.stage import headers
+from streams.metrics import DETECTION_PATHS
 from streams.progress import progress_bar
 from streams.replay import KafkaSink, ReplayOptions, Router
 from streams.replay.runner import run_replay
@@ -505,7 +506,7 @@ def _report(run: Run) -> bool:
     )
     for column in ("path", "alerts", "p50 ms", "p99 ms", "max ms", "target"):
         lat.add_column(column, justify="left" if column in ("path", "target") else "right")
-    for kind in ("immediate", "ordered"):
+    for kind in DETECTION_PATHS:
         values = run.latencies.get(kind, [])
         target = ""
         if kind == "immediate":
