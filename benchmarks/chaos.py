@@ -66,7 +66,7 @@ from streams.kafka.stage import headers
 from streams.progress import progress_bar
 from streams.settings import Settings
 from streams.sink.backlog import sink_backlog
-from streams.worker.deadletter import HEADER_REASON
+from streams.wire import ERROR_REASON_HEADER
 
 __all__ = [
     "FAULTS",
@@ -504,7 +504,7 @@ def _oracle(
     dead = Counter(
         msg.value() or b""
         for msg in read_topic(settings, settings.topic_dead_letter)
-        if any(name == HEADER_REASON for name, _ in headers(msg))
+        if any(name == ERROR_REASON_HEADER for name, _ in headers(msg))
     )
     if dead != scenario.malformed:
         problems.append(f"dead letters differ: {sum((scenario.malformed - dead).values())} "

@@ -70,9 +70,10 @@ from streams.kafka.clients import admin_client
 from streams.kafka.read import group_lag, read_topic
 from streams.kafka.stage import headers
 from streams.kafka.topics import declare_topics, pipeline_topics
+from streams.metrics import DETECTION_PATHS
 from streams.progress import progress_bar
 from streams.settings import Settings
-from streams.worker.wire import CAUSE_HEADER
+from streams.wire import cause_ms
 
 __all__ = ["main"]
 
@@ -330,12 +331,12 @@ def _read_alerts(settings: Settings) -> list[tuple[dict[str, Any], float, float 
     """Every alert on the alerts topic: (alert, its timestamp s, cause timestamp s)."""
     out: list[tuple[dict[str, Any], float, float | None]] = []
     for m in read_topic(settings, settings.topic_alerts):
-        cause = dict(headers(m)).get(CAUSE_HEADER)
+        cause = cause_ms(headers(m))
         out.append(
             (
                 json.loads(m.value() or b"{}"),
                 m.timestamp()[1] / 1000,
-                int(cause) / 1000 if cause is not None else None,
+                cause / 1000 if cause is not None else None,
             )
         )
     return out
@@ -463,8 +464,8 @@ class _Follower:
                     if m.error() is not None:
                         continue
                     now = time.time()
-                    raw = dict(headers(m)).get(CAUSE_HEADER)
-                    cause = int(raw) / 1000 if raw is not None else None
+                    raw = cause_ms(headers(m))
+                    cause = raw / 1000 if raw is not None else None
                     self.seen.append((json.loads(m.value() or b"{}"), now, cause))
         finally:
             reader.close()
@@ -505,7 +506,7 @@ def _report(run: Run) -> bool:
     )
     for column in ("path", "alerts", "p50 ms", "p99 ms", "max ms", "target"):
         lat.add_column(column, justify="left" if column in ("path", "target") else "right")
-    for kind in ("immediate", "ordered"):
+    for kind in DETECTION_PATHS:
         values = run.latencies.get(kind, [])
         target = ""
         if kind == "immediate":

@@ -112,10 +112,18 @@ class Alert(BaseModel):
     message: str
     """One sentence for an operator."""
 
+    @property
+    def subject_id(self) -> str | None:
+        """The id of the subject: the field ``subject`` names (``person_key``, ``venue_id``,
+        ``checkpoint_id``, ``site_id`` or ``incident_id``); set on every valid alert. The
+        alerts topic is keyed by it (``streams.wire.alert_key``)."""
+        value: str | None = getattr(self, _SUBJECT_FIELD[self.subject])
+        return value
+
     @model_validator(mode="after")
     def _subject_is_named(self) -> Self:
-        field = _SUBJECT_FIELD[self.subject]
-        if getattr(self, field) is None:
+        if self.subject_id is None:
+            field = _SUBJECT_FIELD[self.subject]
             raise ValueError(f"an alert about a {self.subject} needs {field}")
         if list(self.evidence) != sorted(self.evidence):
             raise ValueError("evidence must be sorted")

@@ -1,41 +1,36 @@
-"""The pipeline's Prometheus metrics: the catalogue and the calls that record them.
+"""The pipeline's Prometheus metrics: the catalogue, and the calls of the Kafka side and the sink.
 
 Every metric the worker exports is defined here, once, in prometheus_client's
 default registry, and served by ``streams.cli.worker`` on
-``CONTROLFEED_METRICS_PORT``. The worker calls the ``record_*`` / ``set_*`` /
-``observe_*`` functions below instead of touching the objects, so that every
-label value goes through ``check_label`` first: labels are a small closed set
-(feeds, reason codes, rules, severities, tables, topics, partitions) and never a
-person, phone, event or alert id. ``docs/metrics.md`` lists every metric with its
+``CONTROLFEED_METRICS_PORT``. ``docs/metrics.md`` lists every metric with its
 meaning, and the alerting rules of ``docker/prometheus/rules/controlfeed.yml``
 that read them.
 
-The recording functions never raise: a label value outside the catalogue or
-one that looks like an id (a bug: every setting that becomes a label, such as
-a topic name, is checked when the worker starts, ``label_problem``) costs its
-sample and one error line in the log, never the pipeline. Bad input is counted
-under its reason code.
+Samples are taken through functions that check every label value first
+(``streams.metric_labels``: labels are a small closed set, never a person,
+phone, event or alert id) and never raise: the worker's stages count what
+they did and ``streams.worker.exporting`` turns the counts into samples, once
+per batch; the transactional stages' commits (``record_transaction``) and the
+sink (``record_sink_*``, ``set_sink_*``) call the functions below.
 
 Define a metric nowhere else: a second ``Counter`` of the same name in the
-default registry fails at import with ``Duplicated timeseries``
-(``controlfeed_dead_letters_total`` used to live in ``streams.worker.deadletter``,
-which now calls ``record_dead_letter``).
+default registry fails at import with ``Duplicated timeseries``.
 """
 
 from __future__ import annotations
 
-import logging
-import re
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Final, get_args
+from typing import Final, get_args
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from rules import DetectionPath
 from schemas.alerts import RuleId, Severity
 from schemas.feeds import FeedName
+from streams.metric_labels import catalogued, usable_label
 
 __all__ = [
     "ALERTS",
@@ -58,6 +53,9 @@ __all__ = [
     "LATE_EVENTS",
     "REPLAYED",
     "RESTORES",
+    "RESTORE_KINDS",
+    "RULES",
+    "SEVERITIES",
     "SINK_BATCHES",
     "SINK_ERRORS",
     "SINK_FLUSH",
@@ -69,34 +67,25 @@ __all__ = [
     "TRANSACTION_SECONDS",
     "WATERMARK_DELAY_NAME",
     "WatermarkDelayCollector",
-    "check_label",
-    "forget_consumer_lag",
-    "label_problem",
-    "observe_detection_latency",
-    "record_alert",
-    "record_checkpoint",
-    "record_dead_letter",
-    "record_event",
-    "record_late_event",
-    "record_replayed",
-    "record_restore",
     "record_sink_error",
     "record_sink_flush",
     "record_transaction",
-    "set_consumer_lag",
-    "set_engine_state",
     "set_sink_paused",
     "set_sink_pending_rows",
 ]
 
-log = logging.getLogger(__name__)
-
 FEEDS: Final[tuple[str, ...]] = get_args(FeedName)
 """The feed names of ``docs/feeds.md``: the only values of the ``feed`` label."""
-_RULES: Final[frozenset[str]] = frozenset(get_args(RuleId))
-_SEVERITIES: Final[frozenset[str]] = frozenset(get_args(Severity))
-DETECTION_PATHS: Final[tuple[str, ...]] = ("immediate", "ordered")
-"""``immediate``: rules judged on arrival; ``ordered``: rules that wait for the watermark."""
+RULES: Final[frozenset[str]] = frozenset(get_args(RuleId))
+"""The rule ids: the only values of the ``rule`` label."""
+SEVERITIES: Final[frozenset[str]] = frozenset(get_args(Severity))
+"""The severities: the only values of the ``severity`` label."""
+DETECTION_PATHS: Final[tuple[str, ...]] = get_args(DetectionPath)
+"""``immediate``: rules judged on arrival; ``ordered``: rules that wait for the watermark
+(``rules.detection_path``)."""
+RESTORE_KINDS: Final = ("checkpoint", "rebuild")
+"""How an engine partition is taken on: the only values of the ``how`` label."""
+_STAGES: Final = ("ingest", "engine")
 DETECTION_LATENCY_BUCKETS: Final[tuple[float, ...]] = (
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
     60, 120, 300, 600, 900, 1200, 1800,
@@ -108,82 +97,6 @@ SINK_FLUSH_BUCKETS: Final[tuple[float, ...]] = (
 """5 ms to 1 min: one ClickHouse insert of a batch."""
 WATERMARK_DELAY_NAME: Final = "controlfeed_watermark_delay_seconds"
 """The gauge ``WatermarkDelayCollector`` computes at scrape time."""
-
-# ---------------------------------------------------------------- label check
-
-_MAX_LABEL_LEN: Final = 64
-_ID_LIKE: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
-    ("a masked value", re.compile(r"\*")),
-    ("an ID or phone number", re.compile(r"\d{9}")),  # 15/18-digit IDs, 11-digit phones
-    ("an event id", re.compile(r"[A-Za-z]-\d{3}")),  # cp-000001, ev-000123-cp, canping-ph-001
-    ("an alert id or hash", re.compile(r"[0-9A-Fa-f]{16}")),  # alert_id: 32 hex, keys: 64
-    ("a UUID", re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-")),
-    ("whitespace or a control character", re.compile(r"[\s\x00-\x1f]")),
-)
-_checked: set[str] = set()
-
-
-def label_problem(value: str) -> str | None:
-    """Why ``value`` cannot be a label value, in words, or None when it can.
-
-    Refused: the empty string, more than 64 characters, and anything that
-    looks like a person's ID number or phone (9 digits in a row), a masked
-    form (``*``), an event id (``cp-000001``, ``ev-000123-cp``), an alert id
-    or other hash (16 hex digits in a row), a UUID, or holds whitespace.
-    ``controlfeed worker`` asks it at start for every setting that becomes a
-    label (topic names), and refuses to start on an answer.
-    """
-    if value in _checked:
-        return None
-    if not value or len(value) > _MAX_LABEL_LEN:
-        return f"it has {len(value)} characters (1 to 64 allowed)"
-    for what, pattern in _ID_LIKE:
-        if pattern.search(value):
-            return f"it looks like {what}"
-    _checked.add(value)
-    return None
-
-
-def check_label(value: str) -> str:
-    """``value`` if it is a bounded label value, else ``ValueError`` (``label_problem``).
-
-    For tests and start-up checks; the recording functions below never raise.
-    """
-    problem = label_problem(value)
-    if problem is not None:
-        raise ValueError(f"label value {value[:12]!r}...: {problem}; labels are bounded")
-    return value
-
-
-_dropped: set[tuple[str, str]] = set()
-
-
-def _label(value: str, metric: str) -> str | None:
-    """``value`` if it may be a label of ``metric``; else None, logged once per kind.
-
-    Never raises: a value that slipped past the start-up checks costs its
-    sample, never the pipeline. The value itself is not logged (it may be an id).
-    """
-    if value in _checked:
-        return value
-    problem = label_problem(value)
-    if problem is None:
-        return value
-    if (metric, problem) not in _dropped:
-        _dropped.add((metric, problem))
-        log.error("a %s sample was dropped: its label value is unusable (%s)", metric, problem)
-    return None
-
-
-def _one_of(value: str, allowed: Iterable[str], label: str) -> str | None:
-    """``value`` if the catalogue has it for ``label``; else None, logged once (a bug)."""
-    if value in allowed:
-        return value
-    if (label, value) not in _dropped:
-        _dropped.add((label, value))
-        log.error("a sample was dropped: %s=%.20r is not in the catalogue", label, value)
-    return None
-
 
 # ----------------------------------------------------------------- catalogue
 
@@ -356,126 +269,22 @@ def _register_delay(registry: CollectorRegistry) -> None:
 
 
 _register_delay(REGISTRY)
-_last_seen: dict[str, float] = {}
 
-# ------------------------------------------------------------ what the worker calls
-
-
-_event_children: dict[str, Any] = {}
-
-
-def record_event(feed: str, event_time: float, count: int = 1) -> None:
-    """Count ``count`` valid events of ``feed``, the latest at ``event_time`` (unix seconds).
-
-    Called by the ingest stage once per feed and batch, with what
-    ``Ingest.take_counts`` gathered (``schemas.decode`` accepted them): per
-    batch, since a Prometheus counter takes a lock per call. Raises nothing:
-    a feed outside ``FEEDS`` costs its sample and one error line.
-    """
-    child = _event_children.get(feed)
-    if child is None:  # once per feed: the hot path is one dict lookup
-        if _one_of(feed, FEEDS, "feed") is None:
-            return
-        child = _event_children[feed] = EVENTS.labels(feed=feed)
-    child.inc(count)
-    if event_time > _last_seen.get(feed, float("-inf")):
-        _last_seen[feed] = event_time
-        LAST_EVENT_TIME.labels(feed=feed).set(event_time)
-
-
-def record_late_event(feed: str) -> None:
-    """Count one event of ``feed`` that arrived behind the watermark (engine stage)."""
-    if _one_of(feed, FEEDS, "feed") is not None:
-        LATE_EVENTS.labels(feed=feed).inc()
-
-
-def record_dead_letter(reason: str) -> None:
-    """Count one record sent to the dead-letter topic (``streams.worker.deadletter``).
-
-    ``reason`` is a code of ``docs/bad-input.md`` or ``wrong_topic``; a value
-    that looks like an id is dropped (logged once).
-    """
-    if _label(reason, "controlfeed_dead_letters_total") is not None:
-        DEAD_LETTERS.labels(reason=reason).inc()
-
-
-def record_alert(rule: str, severity: str) -> None:
-    """Count one alert published (engine stage); both must be catalogue values."""
-    if _one_of(rule, _RULES, "rule") and _one_of(severity, _SEVERITIES, "severity"):
-        ALERTS.labels(rule=rule, severity=severity).inc()
-
-
-def observe_detection_latency(path: str, seconds: float) -> None:
-    """Record one alert's latency from its triggering record's Kafka timestamp.
-
-    Called by the engine stage when it publishes an alert: ``path`` is
-    ``immediate`` for rules judged on arrival, ``ordered`` for rules that wait
-    for the watermark. A negative ``seconds`` (clock skew between producer and
-    worker) is recorded as 0.
-    """
-    if _one_of(path, DETECTION_PATHS, "path") is not None:
-        DETECTION_LATENCY.labels(path=path).observe(max(seconds, 0.0))
-
-
-def set_consumer_lag(topic: str, partition: int, lag: int) -> None:
-    """Set the lag of one partition this worker reads (end offset minus position).
-
-    Called periodically by the worker for every assigned input partition.
-    """
-    if _label(topic, "controlfeed_consumer_lag_records") is not None:
-        CONSUMER_LAG.labels(topic=topic, partition=str(partition)).set(max(lag, 0))
-
-
-def forget_consumer_lag(topic: str, partition: int) -> None:
-    """Drop a partition's lag series when it is revoked (another worker reports it then)."""
-    try:
-        CONSUMER_LAG.remove(topic, str(partition))
-    except KeyError:
-        return
-
-
-def set_engine_state(buffered_events: int, timers: int, seen_ids: int) -> None:
-    """Set the engines' state sizes, each summed over every engine of this worker."""
-    ENGINE_BUFFERED_EVENTS.set(buffered_events)
-    ENGINE_TIMERS.set(timers)
-    ENGINE_SEEN_IDS.set(seen_ids)
-
-
-_STAGES: Final = ("ingest", "engine")
-_RESTORES: Final = ("checkpoint", "rebuild")
+# ------------------------------------------------------- the Kafka side and the sink
 
 
 def record_transaction(stage: str, committed: bool, seconds: float = 0.0) -> None:
     """Count one transaction of ``stage`` (``ingest`` or ``engine``) committed or aborted,
     whose commit (or abort) took ``seconds``."""
     outcome = "committed" if committed else "aborted"
-    if _one_of(stage, _STAGES, "stage") is not None:
+    if catalogued(stage, _STAGES, "stage") is not None:
         TRANSACTIONS.labels(stage=stage, outcome=outcome).inc()
         TRANSACTION_SECONDS.labels(stage=stage).observe(seconds)
 
 
-def record_checkpoint(size: int, seconds: float) -> None:
-    """Count one engine checkpoint of ``size`` bytes that took ``seconds``."""
-    CHECKPOINTS.inc()
-    CHECKPOINT_BYTES.set(size)
-    CHECKPOINT_TIME.set_to_current_time()
-    CHECKPOINT_SECONDS.observe(seconds)
-
-
-def record_restore(how: str) -> None:
-    """Count one engine partition taken on ``how`` (``checkpoint`` / ``rebuild``)."""
-    if _one_of(how, _RESTORES, "how") is not None:
-        RESTORES.labels(how=how).inc()
-
-
-def record_replayed(records: int) -> None:
-    """Count engine records processed again after a restore, their alerts not sent again."""
-    REPLAYED.inc(records)
-
-
 def record_sink_flush(table: str, rows: int, seconds: float) -> None:
     """Count one successful insert of ``rows`` rows into ``table`` that took ``seconds``."""
-    if _label(table, "controlfeed_sink_rows_total") is None:
+    if usable_label(table, "controlfeed_sink_rows_total") is None:
         return
     SINK_ROWS.labels(table=table).inc(rows)
     SINK_BATCHES.labels(table=table).inc()
@@ -484,7 +293,7 @@ def record_sink_flush(table: str, rows: int, seconds: float) -> None:
 
 def record_sink_error(table: str, seconds: float) -> None:
     """Count one failed insert into ``table`` that took ``seconds`` before failing."""
-    if _label(table, "controlfeed_sink_errors_total") is None:
+    if usable_label(table, "controlfeed_sink_errors_total") is None:
         return
     SINK_ERRORS.labels(table=table).inc()
     SINK_FLUSH.labels(table=table).observe(seconds)

@@ -33,13 +33,7 @@ from schemas.clean import CleanEvent, EventRecord, ReferenceRecord, load_envelop
 from schemas.deadletter import DeadLetter
 from schemas.decode import Rejected, decode
 from streams.sink.exceptions import UnreadableRecordError
-from streams.worker.deadletter import (
-    HEADER_OFFSET,
-    HEADER_PARTITION,
-    HEADER_REASON,
-    HEADER_TOPIC,
-)
-from streams.worker.wire import STORE_HEADER
+from streams.wire import WireError, dead_letter_source, is_stored
 
 __all__ = ["alert_of", "alert_state_of", "dead_letter_of", "event_of"]
 
@@ -47,11 +41,11 @@ __all__ = ["alert_of", "alert_state_of", "dead_letter_of", "event_of"]
 def event_of(value: bytes, headers: Iterable[tuple[str, bytes | None]] | None) -> CleanEvent | None:
     """The event or reference record to store from one engine-topic record, or None.
 
-    Ingest marks the one copy of each record to store with ``STORE_HEADER``;
+    Ingest marks the one copy of each record to store (``streams.wire.is_stored``);
     every other record (other copies, markers) is skipped without decoding.
     Raises ``UnreadableRecordError`` for a marked value that is not an envelope.
     """
-    if not headers or not any(name == STORE_HEADER for name, _ in headers):
+    if not is_stored(headers):
         return None
     try:
         envelope = load_envelope(value)
@@ -87,34 +81,21 @@ def alert_state_of(value: bytes) -> AlertState:
         ) from None
 
 
-def _header(headers: dict[str, bytes], name: str) -> str:
-    try:
-        return headers[name].decode("utf-8")
-    except KeyError:
-        raise UnreadableRecordError(f"dead letter without the {name} header") from None
-    except UnicodeDecodeError:
-        raise UnreadableRecordError(f"dead letter with an undecodable {name} header") from None
-
-
 def dead_letter_of(
     value: bytes, headers: Iterable[tuple[str, bytes | None]], timestamp_ms: int | None
 ) -> DeadLetter:
     """The redacted dead letter of one dead-letter-topic record.
 
     The reason and the source coordinates come from the ``controlfeed.error.*``
-    headers (``streams.worker.deadletter``); the detail and the feed are found
+    headers (``streams.wire.dead_letter_source``); the detail and the feed are found
     again by decoding the value (deterministic). ``timestamp_ms`` is the
     record's Kafka timestamp, which ingest copies from the rejected record.
     Raises ``UnreadableRecordError`` when a header is missing or malformed.
     """
-    found = {name: raw or b"" for name, raw in headers}
-    reason = _header(found, HEADER_REASON)
-    topic = _header(found, HEADER_TOPIC)
     try:
-        partition = int(_header(found, HEADER_PARTITION))
-        offset = int(_header(found, HEADER_OFFSET))
-    except ValueError:
-        raise UnreadableRecordError("dead letter with a non-numeric source header") from None
+        reason, topic, partition, offset = dead_letter_source(headers)
+    except WireError as err:
+        raise UnreadableRecordError(str(err)) from None
     decoded = decode(value)
     if isinstance(decoded, Rejected):
         rejected = Rejected(reason=reason, feed=decoded.feed, detail=decoded.detail)

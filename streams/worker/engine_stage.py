@@ -40,22 +40,19 @@ from schemas.alerts import Alert
 from streams.kafka.clients import consumer, producer
 from streams.kafka.stage import headers
 from streams.kafka.transactional import TransactionalStage
-from streams.metrics import (
-    ENGINE_RECORDS,
+from streams.settings import Settings
+from streams.wire import alert_key, cause_header, cause_ms, source_name
+from streams.worker import checkpoints
+from streams.worker.counts import EngineCounts
+from streams.worker.engines import Engines
+from streams.worker.exporting import (
+    export_engine,
     forget_consumer_lag,
-    observe_detection_latency,
-    record_alert,
     record_checkpoint,
-    record_replayed,
     record_restore,
     set_consumer_lag,
     set_engine_state,
 )
-from streams.settings import Settings
-from streams.worker import checkpoints
-from streams.worker.engines import Engines, alert_key
-from streams.worker.ingest import source_name
-from streams.worker.wire import CAUSE_HEADER
 
 __all__ = ["EngineStage", "Held", "input_sources"]
 
@@ -153,8 +150,12 @@ class EngineStage(TransactionalStage):
         self._reader = consumer(self.settings, f"{self.group}-state", f"{self.client_id}-state")
 
     def handle(self, batch: list[Message]) -> None:
-        """Feed every record to its partition's engine; send the alerts that are new."""
+        """Feed every record to its partition's engine; send the alerts that are new.
+
+        What it did is counted into an ``EngineCounts`` and exported once, at the end.
+        """
         handle, held, replayed = self.engines.handle, self.held, 0
+        counts = EngineCounts(len(batch))
         last: dict[int, int] = {}
         for msg in batch:
             p, offset = msg.partition() or 0, msg.offset() or 0
@@ -163,25 +164,32 @@ class EngineStage(TransactionalStage):
             if offset < held[p].publish_from:  # its alerts went out before the restore
                 replayed += 1
             elif alerts:
-                self._publish(alerts, msg)
-        ENGINE_RECORDS.inc(len(batch))
-        if replayed:
-            record_replayed(replayed)
+                self._publish(alerts, msg, counts)
+        counts.replayed, counts.late = replayed, self.engines.take_late()
+        export_engine(counts)
         for p, offset in last.items():
             held[p].next_offset = offset + 1
             self.ledger.read((self._topic, p), offset + 1)
 
-    def _publish(self, alerts: list[Alert], msg: Message) -> None:
-        """Queue ``alerts`` in the transaction, with the time of the record that caused them."""
+    def _publish(self, alerts: list[Alert], msg: Message, counts: EngineCounts) -> None:
+        """Queue ``alerts`` in the transaction, with the time of the record that caused them;
+        count them and their detection latency into ``counts``."""
         cause = _cause_ms(msg)
-        headers: list[tuple[str, str | bytes | None]] = [(CAUSE_HEADER, str(cause).encode())]
+        headers: list[tuple[str, str | bytes | None]] = [cause_header(cause)]
         latency = time.time() - cause / 1000
         send = self.txn.send if self._unsafe is None else self._unsafe.produce
+        tally, latencies = counts.alerts, counts.latencies
         for alert in alerts:
             send(self._alerts_topic, alert.model_dump_json().encode(), alert_key(alert), -1,
                  headers=headers)  # fmt: skip
-            record_alert(alert.rule, alert.severity)
-            observe_detection_latency(detection_path(alert.rule, alert.severity), latency)
+            kind = (alert.rule, alert.severity)
+            tally[kind] = tally.get(kind, 0) + 1
+            path = detection_path(alert.rule, alert.severity)
+            same = latencies.get(path)
+            if same is None:
+                latencies[path] = [latency]
+            else:
+                same.append(latency)
 
     def after_poll(self) -> None:
         """A checkpoint when one is due; a commit once one is due (``Transactions.due``)."""
@@ -351,7 +359,5 @@ class EngineStage(TransactionalStage):
 
 def _cause_ms(msg: Message) -> int:
     """The cause header of an engine record (its input's timestamp), else its own timestamp."""
-    for name, value in headers(msg):
-        if name == CAUSE_HEADER and value:
-            return int(value)
-    return int(msg.timestamp()[1])
+    cause = cause_ms(headers(msg))
+    return int(msg.timestamp()[1]) if cause is None else cause

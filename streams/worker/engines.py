@@ -4,10 +4,10 @@ Used by the engine stage (``streams.worker.engine_stage``) for every record
 of the engine topic, in each partition's order. ``Engines.handle`` loads the
 envelope, feeds the partition's engine (created on first use, declared with
 every input source so that a source not read yet holds the watermark) and
-returns the alerts; ``restore`` and ``checkpoint`` give an engine's state as
-checkpoint bytes (``rules.Engine.checkpoint``); ``alert_key`` is an alert's
-key on the alerts topic: the subject's id (venue, checkpoint, site, incident,
-or the ``person_key``).
+returns the alerts, counting late events for ``take_late``; ``restore`` and
+``checkpoint`` give an engine's state as checkpoint bytes
+(``rules.Engine.checkpoint``). No metrics of its own: the stage exports the
+counts (``streams.worker.exporting``).
 A record that is not an envelope is a bug in ingest: ``pydantic.ValidationError``
 propagates and stops the worker rather than skipping input silently.
 """
@@ -20,21 +20,8 @@ from rules import Engine, RulesConfig, route
 from rules.state import StateImage
 from schemas.alerts import Alert
 from schemas.clean import EventRecord, load_envelope
-from streams.metrics import record_late_event
 
-__all__ = ["Engines", "alert_key"]
-
-
-def alert_key(alert: Alert) -> bytes:
-    """The alerts-topic key of ``alert``: its subject's id, so one subject stays in order."""
-    ids = {
-        "person": alert.person_key,
-        "venue": alert.venue_id,
-        "checkpoint": alert.checkpoint_id,
-        "site": alert.site_id,
-        "incident": alert.incident_id,
-    }
-    return (ids[alert.subject] or alert.alert_id).encode()
+__all__ = ["Engines"]
 
 
 class Engines:
@@ -45,6 +32,7 @@ class Engines:
         self._config = config
         self._sources = tuple(sources)
         self.engines: dict[int, Engine] = {}
+        self._late: dict[str, int] = {}
 
     def engine(self, partition: int) -> Engine:
         """The engine of ``partition``, created empty on first use."""
@@ -68,8 +56,8 @@ class Engines:
     def handle(self, partition: int, value: bytes) -> list[Alert]:
         """The alerts that one engine-topic record of ``partition`` causes.
 
-        Counts a late event (``controlfeed_late_events_total``) once, on the
-        copy of the first family of its route.
+        Counts a late event (for ``take_late``) once, on the copy of the first
+        family of its route.
         """
         engine = self.engine(partition)
         envelope = load_envelope(value)
@@ -78,8 +66,14 @@ class Engines:
         if engine.stats.late != late and isinstance(envelope, EventRecord):
             event = envelope.event
             if route(event, self._config)[:1] == [(envelope.family, envelope.key)]:
-                record_late_event(event.feed)
+                self._late[event.feed] = self._late.get(event.feed, 0) + 1
         return alerts
+
+    def take_late(self) -> dict[str, int]:
+        """The events late on arrival since the last call, by feed, each counted once
+        (``controlfeed_late_events_total``, exported by the engine stage per batch)."""
+        late, self._late = self._late, {}
+        return late
 
     def sizes(self) -> tuple[int, int, int]:
         """(buffered event copies, pending deadlines, remembered ids) over every engine."""

@@ -10,8 +10,10 @@ go no further), routes each event to its engine partitions
 (``schemas.downstream``) and broadcasts reference records.
 Markers (``Watermark``, ``Idle``) are built by ``markers`` and ``idle``.
 Pure Python, no metrics of its own: it counts the valid events of each feed
-(``take_counts``) for the stage to export once per batch. It never raises on
-bad input, and raises ``ValueError`` only for an empty key.
+and the dead letters of each reason (``take_counts``, an
+``streams.worker.counts.IngestCounts``) for the stage to export once per batch
+(``streams.worker.exporting``). It never raises on bad input, and raises
+``ValueError`` only for an empty key.
 """
 
 from __future__ import annotations
@@ -34,15 +36,12 @@ from schemas.clean import (
 from schemas.decode import Rejected, decode
 from schemas.downstream import downstream_record
 from schemas.feeds import RiskArea, Venue
-from streams.worker.deadletter import WRONG_TOPIC, dead_letter_headers
+from schemas.reasons import WRONG_TOPIC
+from streams.wire import dead_letter_headers, engine_key, source_name, source_topic
+from streams.worker.counts import IngestCounts
 from streams.worker.idleness import SourceTracker
 
-__all__ = ["DeadLetterOut", "EngineOut", "Ingest", "RawRecord", "source_name"]
-
-
-def source_name(topic: str, partition: int) -> str:
-    """The name of an input source as the engines know it: ``topic/partition``."""
-    return f"{topic}/{partition}"
+__all__ = ["DeadLetterOut", "EngineOut", "Ingest", "RawRecord"]
 
 
 class RawRecord(NamedTuple):
@@ -82,12 +81,13 @@ class EngineOut(NamedTuple):
     partition: int
     """The engine partition."""
     key: bytes | None
-    """``family:key`` for event copies, None for markers and reference records."""
+    """``family:key`` for event copies (``streams.wire.engine_key``), None for markers and
+    reference records."""
     value: bytes
     """The envelope's JSON (``schemas.clean.dump_envelope``)."""
     timestamp: float | None = None
     """The input record's Kafka timestamp (seconds) for event copies and reference
-    records (header ``streams.worker.wire.CAUSE_HEADER``: detection latency counts from
+    records (header ``streams.wire.CAUSE_HEADER``: detection latency counts from
     the input); None for markers."""
     store: bool = False
     """The one copy of a record the sink stores (header ``wire.STORE_HEADER``): an event's
@@ -120,25 +120,28 @@ class Ingest:
         self._partitions = partitions
         self.tracker = tracker
         self._clean_topics = dict(clean_topics or {})
-        self._counts: dict[str, int] = {}
+        self._events: dict[str, int] = {}
+        self._dead_letters: dict[str, int] = {}
 
-    def take_counts(self) -> dict[str, tuple[int, float]]:
-        """The valid events of each feed since the last call: (count, the highest event
-        time of the feed's sources in unix seconds, from the tracker: comparing aware
-        datetimes per event cost more than the rest of the counting). The ingest stage
-        exports them once per batch (``record_event``)."""
+    def take_counts(self) -> IngestCounts:
+        """What was handled since the last call: the valid events of each feed, with the
+        highest event time of the feed's sources (from the tracker: comparing aware
+        datetimes per event cost more than the rest of the counting), and the dead letters
+        of each reason. The ingest stage exports them once per batch
+        (``streams.worker.exporting.export_ingest``)."""
         latest: dict[str, datetime] = {}
         for source, progress in self.tracker.sources.items():
-            feed, at = self._feed_of.get(source.rpartition("/")[0], ""), progress.max_time
+            feed, at = self._feed_of.get(source_topic(source), ""), progress.max_time
             if (
-                feed in self._counts
+                feed in self._events
                 and at is not None
                 and (feed not in latest or at > latest[feed])
             ):
                 latest[feed] = at
-        out = {f: (n, latest[f].timestamp()) for f, n in self._counts.items() if f in latest}
-        self._counts = {}
-        return out
+        events = {f: (n, latest[f].timestamp()) for f, n in self._events.items() if f in latest}
+        counts = IngestCounts(events, self._dead_letters)
+        self._events, self._dead_letters = {}, {}
+        return counts
 
     def handle(self, record: RawRecord, now: float) -> DeadLetterOut | list[EngineOut]:
         """The dead letter of ``record``, or the engine records it becomes."""
@@ -148,11 +151,13 @@ class Ingest:
             decoded = Rejected(reason=WRONG_TOPIC, feed=decoded.feed)
         if isinstance(decoded, Rejected):
             self.tracker.seen(source, record.offset, None, now)
+            reason, dead = decoded.reason, self._dead_letters
+            dead[reason] = dead.get(reason, 0) + 1
             headers = dead_letter_headers(
-                record.headers, decoded.reason, record.topic, record.partition, record.offset
+                record.headers, reason, record.topic, record.partition, record.offset
             )
             return DeadLetterOut(record.key, record.value, headers)
-        self._counts[decoded.feed] = self._counts.get(decoded.feed, 0) + 1
+        self._events[decoded.feed] = self._events.get(decoded.feed, 0) + 1
         clean = pseudonymise(decoded, self._key)
         out = self._revive(source, clean.event_time)
         stamp = 0.0 if record.timestamp is None else record.timestamp
@@ -165,7 +170,7 @@ class Ingest:
             out += [
                 EngineOut(
                     partition_for(family, key, self._partitions),
-                    f"{family}:{key}".encode(),
+                    engine_key(family, key),
                     value,
                     stamp,
                     n == 0,

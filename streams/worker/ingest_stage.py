@@ -30,11 +30,11 @@ from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, KafkaException, Message, To
 from rules import RulesConfig
 from streams.kafka.stage import headers
 from streams.kafka.transactional import TransactionalStage
-from streams.metrics import forget_consumer_lag, record_event, set_consumer_lag
 from streams.settings import Settings
+from streams.wire import STORE, cause_header, source_name
+from streams.worker.exporting import export_ingest, forget_consumer_lag, set_consumer_lag
 from streams.worker.idleness import SourceTracker
-from streams.worker.ingest import DeadLetterOut, EngineOut, Ingest, RawRecord, source_name
-from streams.worker.wire import CAUSE_HEADER, STORE_HEADER
+from streams.worker.ingest import DeadLetterOut, EngineOut, Ingest, RawRecord
 
 __all__ = ["REPORT_S", "TICK_S", "IngestStage"]
 
@@ -44,7 +44,6 @@ TICK_S: Final = 0.2
 """Interval of the markers (watermarks, idleness)."""
 REPORT_S: Final = 2.0
 """Interval of the lag gauges."""
-_STORE: Final = (STORE_HEADER, b"1")
 
 
 class IngestStage(TransactionalStage):
@@ -102,8 +101,7 @@ class IngestStage(TransactionalStage):
             else:
                 self._send_engine(out)
             read((topic, partition), offset + 1)
-        for feed, (count, latest) in self.ingest.take_counts().items():
-            record_event(feed, latest, count)
+        export_ingest(self.ingest.take_counts())
 
     def _send_engine(self, records: list[EngineOut]) -> None:
         """Queue engine records: the cause header on copies of input, the store header on one."""
@@ -117,8 +115,8 @@ class IngestStage(TransactionalStage):
                 send(r.topic, r.value, r.key, -1, None, round(r.timestamp * 1000))
                 continue
             if cause is None:
-                cause = [(CAUSE_HEADER, str(round(r.timestamp * 1000)).encode())]
-            send(topic, r.value, r.key, r.partition, [*cause, _STORE] if r.store else cause)
+                cause = [cause_header(round(r.timestamp * 1000))]
+            send(topic, r.value, r.key, r.partition, [*cause, STORE] if r.store else cause)
 
     def after_poll(self) -> None:
         """Markers every ``TICK_S``; a commit once one is due (``Transactions.due``)."""

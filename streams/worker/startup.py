@@ -12,7 +12,7 @@ import secrets
 
 from rules import ConfigError, RulesConfig, load_config
 from streams.exceptions import ControlfeedError
-from streams.metrics import label_problem
+from streams.metric_labels import label_problem
 from streams.settings import Settings
 
 __all__ = ["check_labels", "pseudonym_key", "rules_config"]

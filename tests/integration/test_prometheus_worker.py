@@ -25,7 +25,7 @@ from typing import Any
 
 from streams.devtools.demo import SAMPLE, sample_labels
 from streams.devtools.stack.process import tail, terminate, wait_until
-from streams.metrics import check_label
+from streams.metric_labels import check_label
 from streams.settings import PROJECT_ROOT, Settings
 from tests.integration.helpers import (
     CLI,

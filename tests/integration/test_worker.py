@@ -19,7 +19,7 @@ from typing import Any
 from streams.devtools.demo import SAMPLE, sample_labels
 from streams.devtools.stack.process import terminate
 from streams.settings import Settings
-from streams.worker.deadletter import HEADER_OFFSET, HEADER_REASON, HEADER_TOPIC
+from streams.wire import ERROR_OFFSET_HEADER, ERROR_REASON_HEADER, ERROR_TOPIC_HEADER
 from tests.integration.helpers import (
     CLI,
     ENGINE_PARTITIONS,
@@ -69,10 +69,10 @@ def test_worker_raises_exactly_the_labelled_alerts(
 def _check_dead_letters(settings: Settings, labels: dict[str, Any]) -> None:
     lines = SAMPLE.read_bytes().splitlines()
     dead = read_all(settings, settings.topic_dead_letter, settings.topic_partitions)
-    reasons = Counter((value, h[HEADER_REASON].decode()) for _, _, value, h in dead)
+    reasons = Counter((value, h[ERROR_REASON_HEADER].decode()) for _, _, value, h in dead)
     want = Counter((lines[m["line"] - 1], m["reason"]) for m in labels["malformed"])
     assert reasons == want, f"dead letters differ: {sorted((want - reasons).items())[:5]}"
-    assert all(HEADER_TOPIC in h and HEADER_OFFSET in h for _, _, _, h in dead)
+    assert all(ERROR_TOPIC_HEADER in h and ERROR_OFFSET_HEADER in h for _, _, _, h in dead)
 
 
 def _personal_values() -> set[bytes]:

@@ -98,14 +98,7 @@ def oracle_subject(alert: OracleAlert) -> tuple[str, str]:
 
 def engine_subject(alert: Alert) -> tuple[str, str]:
     """The engine alert's subject and its id."""
-    field = {
-        "person": alert.person_key,
-        "venue": alert.venue_id,
-        "checkpoint": alert.checkpoint_id,
-        "site": alert.site_id,
-        "incident": alert.incident_id,
-    }[alert.subject]
-    return (alert.subject, field or "")
+    return (alert.subject, alert.subject_id or "")
 
 
 def full(alerts: Iterable[Alert | OracleAlert]) -> set[tuple[Any, ...]]:

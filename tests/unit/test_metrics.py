@@ -1,5 +1,6 @@
-"""streams.metrics: names follow Prometheus conventions, helpers hit the right series,
-and no label value can look like an ID number, phone, event or alert id."""
+"""streams.metrics and streams.worker.exporting: names follow Prometheus conventions, the
+recording functions and the stages' counts hit the right series, and no label value can
+look like an ID number, phone, event or alert id (streams.metric_labels)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import pytest
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.registry import CollectorRegistry
 
-import streams.worker.deadletter
-from streams import metrics
-from streams.metrics import WatermarkDelayCollector, check_label
+from streams import metric_labels, metrics
+from streams.metric_labels import check_label
+from streams.metrics import WatermarkDelayCollector
+from streams.worker import exporting
+from streams.worker.counts import EngineCounts, IngestCounts
 
 CATALOGUE = [
     getattr(metrics, name)
@@ -44,13 +47,13 @@ def test_time_gauges_are_in_seconds() -> None:
     assert not [n for n in names if n.endswith(("_time", "_delay", "_latency", "_ms"))]
 
 
-def test_record_event_counts_and_keeps_the_highest_event_time() -> None:
+def test_ingest_counts_add_events_and_keep_the_highest_event_time() -> None:
     before = _value("controlfeed_events_total", feed="patrol_event")
 
-    metrics.record_event("patrol_event", 2_000_000_000.0)
-    metrics.record_event("patrol_event", 1_000_000_000.0)
+    exporting.export_ingest(IngestCounts({"patrol_event": (3, 2_000_000_000.0)}))
+    exporting.export_ingest(IngestCounts({"patrol_event": (1, 1_000_000_000.0)}))
 
-    assert _value("controlfeed_events_total", feed="patrol_event") == before + 2
+    assert _value("controlfeed_events_total", feed="patrol_event") == before + 4
     last = _value("controlfeed_last_event_time_seconds", feed="patrol_event")
     assert last == 2_000_000_000.0
 
@@ -60,24 +63,24 @@ def test_every_feed_has_an_event_series_from_the_start() -> None:
         assert REGISTRY.get_sample_value("controlfeed_events_total", {"feed": feed}) is not None
 
 
-def test_record_event_drops_an_unknown_feed_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level("ERROR", logger="streams.metrics"):
-        metrics.record_event("Venue", 0.0)
+def test_ingest_counts_drop_an_unknown_feed_and_say_so(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("ERROR", logger="streams.metric_labels"):
+        exporting.export_ingest(IngestCounts({"Venue": (1, 0.0)}))
 
     assert _value("controlfeed_events_total", feed="Venue") == 0.0
     assert "feed='Venue' is not in the catalogue" in caplog.text
 
 
-def test_record_alert_counts_by_rule_and_severity() -> None:
+def test_engine_counts_add_alerts_by_rule_and_severity() -> None:
     before = _value("controlfeed_alerts_total", rule="fever", severity="critical")
 
-    metrics.record_alert("fever", "critical")
+    exporting.export_engine(EngineCounts(alerts={("fever", "critical"): 2}))
 
-    assert _value("controlfeed_alerts_total", rule="fever", severity="critical") == before + 1
+    assert _value("controlfeed_alerts_total", rule="fever", severity="critical") == before + 2
 
 
-def test_record_alert_drops_a_rule_outside_the_catalogue() -> None:
-    metrics.record_alert("cp-000001", "warning")
+def test_engine_counts_drop_a_rule_outside_the_catalogue() -> None:
+    exporting.export_engine(EngineCounts(alerts={("cp-000001", "warning"): 1}))
 
     assert _value("controlfeed_alerts_total", rule="cp-000001", severity="warning") == 0.0
 
@@ -85,49 +88,76 @@ def test_record_alert_drops_a_rule_outside_the_catalogue() -> None:
 def test_dead_letters_count_per_reason_in_one_counter() -> None:
     before = _value("controlfeed_dead_letters_total", reason="bad_value:phone")
 
-    metrics.record_dead_letter("bad_value:phone")
-    streams.worker.deadletter.dead_letter_headers([], "bad_value:phone", "t", 0, 1)
+    exporting.export_ingest(IngestCounts(dead_letters={"bad_value:phone": 2}))
+    exporting.export_ingest(IngestCounts(dead_letters={"bad_value:phone": 1}))
 
-    assert _value("controlfeed_dead_letters_total", reason="bad_value:phone") == before + 2
+    assert _value("controlfeed_dead_letters_total", reason="bad_value:phone") == before + 3
 
 
-def test_late_events_and_detection_latency() -> None:
+def test_engine_counts_add_records_replays_late_events_and_detection_latency() -> None:
+    records = _value("controlfeed_engine_records_total")
+    replayed = _value("controlfeed_engine_replayed_records_total")
     late = _value("controlfeed_late_events_total", feed="venue_scan")
     slow = _value("controlfeed_detection_latency_seconds_bucket", path="ordered", le="600.0")
     count = _value("controlfeed_detection_latency_seconds_count", path="ordered")
+    fast = _value("controlfeed_detection_latency_seconds_bucket", path="immediate", le="0.005")
 
-    metrics.record_late_event("venue_scan")
-    metrics.observe_detection_latency("ordered", 700.0)
-
-    assert _value("controlfeed_late_events_total", feed="venue_scan") == late + 1
-    assert (
-        _value("controlfeed_detection_latency_seconds_bucket", path="ordered", le="600.0") == slow
+    exporting.export_engine(
+        EngineCounts(
+            records=7,
+            replayed=3,
+            late={"venue_scan": 2},
+            latencies={"ordered": [700.0, 1.0], "immediate": [-0.5]},  # skew: counts as 0
+        )
     )
-    assert _value("controlfeed_detection_latency_seconds_count", path="ordered") == count + 1
+
+    assert _value("controlfeed_engine_records_total") == records + 7
+    assert _value("controlfeed_engine_replayed_records_total") == replayed + 3
+    assert _value("controlfeed_late_events_total", feed="venue_scan") == late + 2
+    bucket = _value("controlfeed_detection_latency_seconds_bucket", path="ordered", le="600.0")
+    assert bucket == slow + 1
+    assert _value("controlfeed_detection_latency_seconds_count", path="ordered") == count + 2
+    assert (
+        _value("controlfeed_detection_latency_seconds_bucket", path="immediate", le="0.005")
+        == fast + 1
+    )
 
 
 def test_detection_latency_buckets_span_5_ms_to_30_min() -> None:
     assert metrics.DETECTION_LATENCY_BUCKETS[0] == 0.005
     assert metrics.DETECTION_LATENCY_BUCKETS[-1] == 1800
-    metrics.observe_detection_latency("slow", 1.0)  # dropped, never raised
+    assert metrics.DETECTION_PATHS == ("immediate", "ordered")
+    exporting.export_engine(EngineCounts(latencies={"slow": [1.0]}))  # dropped, never raised
     assert _value("controlfeed_detection_latency_seconds_count", path="slow") == 0.0
 
 
 def test_consumer_lag_is_set_and_forgotten_per_partition() -> None:
-    metrics.set_consumer_lag("feeds.venue-scans", 4, 120)
+    exporting.set_consumer_lag("feeds.venue-scans", 4, 120)
     assert (
         _value("controlfeed_consumer_lag_records", topic="feeds.venue-scans", partition="4") == 120
     )
 
-    metrics.forget_consumer_lag("feeds.venue-scans", 4)
-    metrics.forget_consumer_lag("feeds.venue-scans", 4)  # twice is harmless
+    exporting.forget_consumer_lag("feeds.venue-scans", 4)
+    exporting.forget_consumer_lag("feeds.venue-scans", 4)  # twice is harmless
 
     labels = {"topic": "feeds.venue-scans", "partition": "4"}
     assert REGISTRY.get_sample_value("controlfeed_consumer_lag_records", labels) is None
 
 
-def test_engine_state_gauges() -> None:
-    metrics.set_engine_state(buffered_events=7, timers=3, seen_ids=90)
+def test_engine_state_gauges_checkpoints_and_restores() -> None:
+    checkpoints = _value("controlfeed_checkpoints_total")
+    rebuilds = _value("controlfeed_engine_restores_total", how="rebuild")
+
+    exporting.set_engine_state(buffered_events=7, timers=3, seen_ids=90)
+    exporting.record_checkpoint(4096, 0.02)
+    exporting.record_restore("rebuild")
+    exporting.record_restore("guess")  # dropped, never raised
+
+    assert _value("controlfeed_checkpoints_total") == checkpoints + 1
+    assert _value("controlfeed_checkpoint_bytes") == 4096
+    assert _value("controlfeed_checkpoint_last_time_seconds") > 0
+    assert _value("controlfeed_engine_restores_total", how="rebuild") == rebuilds + 1
+    assert _value("controlfeed_engine_restores_total", how="guess") == 0.0
 
     assert _value("controlfeed_engine_buffered_events") == 7
     assert _value("controlfeed_engine_timers") == 3
@@ -211,11 +241,11 @@ def test_check_label_accepts_bounded_values(value: str) -> None:
 def test_recording_helpers_drop_id_like_labels_without_raising(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level("ERROR", logger="streams.metrics"):
-        metrics.record_dead_letter("13800001234")
+    with caplog.at_level("ERROR", logger="streams.metric_labels"):
+        exporting.export_ingest(IngestCounts(dead_letters={"13800001234": 1}))
         metrics.record_sink_flush("ev-000001-cp", 1, 0.1)
-        metrics.set_consumer_lag("a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6", 0, 1)
-        metrics.set_consumer_lag("t1796196186.feeds.checkpoint-scans", 0, 1)
+        exporting.set_consumer_lag("a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6", 0, 1)
+        exporting.set_consumer_lag("t1796196186.feeds.checkpoint-scans", 0, 1)
 
     assert _value("controlfeed_dead_letters_total", reason="13800001234") == 0.0
     assert _value("controlfeed_sink_rows_total", table="ev-000001-cp") == 0.0
@@ -226,10 +256,10 @@ def test_recording_helpers_drop_id_like_labels_without_raising(
 
 def test_check_label_explains_what_a_value_looks_like() -> None:
     with pytest.raises(ValueError, match="ID or phone"):
-        metrics.check_label("13800001234")
-    assert metrics.label_problem("site-001.feeds.venue-scans") == "it looks like an event id"
-    assert metrics.label_problem("x" * 65) == "it has 65 characters (1 to 64 allowed)"
-    assert metrics.label_problem("feeds.venue-scans") is None
+        metric_labels.check_label("13800001234")
+    assert metric_labels.label_problem("site-001.feeds.venue-scans") == "it looks like an event id"
+    assert metric_labels.label_problem("x" * 65) == "it has 65 characters (1 to 64 allowed)"
+    assert metric_labels.label_problem("feeds.venue-scans") is None
 
 
 def test_no_series_in_the_registry_has_an_id_like_label() -> None:

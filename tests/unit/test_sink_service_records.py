@@ -15,10 +15,9 @@ from streams.sink.backoff import Backoff
 from streams.sink.exceptions import UnreadableRecordError
 from streams.sink.records import alert_of, dead_letter_of, event_of
 from streams.sink.service import SinkService
-from streams.worker.deadletter import dead_letter_headers
+from streams.wire import STORE_HEADER, dead_letter_headers
 from streams.worker.idleness import SourceTracker
 from streams.worker.ingest import EngineOut, Ingest, RawRecord
-from streams.worker.wire import STORE_HEADER
 from tests.oracle.builders import checkpoint_scan as checkpoint_line
 from tests.oracle.builders import venue as venue_line
 from tests.unit.sink_samples import CST, RAW_IDS, alert

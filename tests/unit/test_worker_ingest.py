@@ -10,7 +10,8 @@ from rules import default_config, partition_for
 from schemas.clean import Idle, Watermark, load_envelope
 from schemas.downstream import CLEAN_SCHEMA_VERSION, load_downstream
 from schemas.identity import pseudonym
-from streams.worker.deadletter import HEADER_OFFSET, HEADER_REASON, HEADER_TOPIC
+from streams.wire import ERROR_OFFSET_HEADER, ERROR_REASON_HEADER, ERROR_TOPIC_HEADER
+from streams.worker.counts import IngestCounts
 from streams.worker.idleness import SourceTracker
 from streams.worker.ingest import DeadLetterOut, Ingest, RawRecord
 from tests.oracle.builders import PERSON, checkpoint_scan, venue
@@ -40,15 +41,15 @@ def test_bad_input_keeps_key_value_and_headers_and_says_why() -> None:
     assert isinstance(out, DeadLetterOut)
     assert (out.key, out.value, out.headers[0]) == (b"k", b"{not json", ("h", b"1"))
     headers = dict(out.headers)
-    assert headers[HEADER_REASON] == b"invalid_json"
-    assert (headers[HEADER_TOPIC], headers[HEADER_OFFSET]) == (b"cp", b"7")
+    assert headers[ERROR_REASON_HEADER] == b"invalid_json"
+    assert (headers[ERROR_TOPIC_HEADER], headers[ERROR_OFFSET_HEADER]) == (b"cp", b"7")
 
 
 def test_a_valid_event_on_another_feeds_topic_is_wrong_topic() -> None:
     out = _ingest().handle(_raw("vs", checkpoint_scan("c1", 0)), now=0.0)
 
     assert isinstance(out, DeadLetterOut)
-    assert dict(out.headers)[HEADER_REASON] == b"wrong_topic"
+    assert dict(out.headers)[ERROR_REASON_HEADER] == b"wrong_topic"
 
 
 def test_a_live_event_also_becomes_one_clean_record_keyed_by_its_subject() -> None:
@@ -137,16 +138,21 @@ def test_nothing_is_idle_before_the_first_record_of_any_source() -> None:
     assert not tracker.is_caught_up("cp/0", 5, position=None)
 
 
-def test_valid_events_are_counted_per_feed_for_the_stage_to_export_once_per_batch() -> None:
+def test_valid_events_and_dead_letters_are_counted_for_the_stage_to_export_per_batch() -> None:
     ingest = _ingest()
     for minute in (5, 2, 9):
         ingest.handle(_raw("cp", checkpoint_scan("c1", minute * 60)), now=0.0)
     ingest.handle(_raw("cp", b"{not json"), now=0.0)  # a dead letter is not an event
+    ingest.handle(_raw("cp", b"[]"), now=0.0)
+    ingest.handle(_raw("vs", checkpoint_scan("c2", 0)), now=0.0)
     ingest.handle(_raw("ve", venue(0)), now=0.0)
 
     counts = ingest.take_counts()
 
     latest = checkpoint_scan("c1", 9 * 60)["event_time"]
-    assert counts["checkpoint_scan"] == (3, datetime.fromisoformat(str(latest)).timestamp())
-    assert counts["venue"][0] == 1 and set(counts) == {"checkpoint_scan", "venue"}
-    assert ingest.take_counts() == {}  # taken: the next batch starts from nothing
+    assert counts.events["checkpoint_scan"] == (
+        3, datetime.fromisoformat(str(latest)).timestamp(),
+    )  # fmt: skip
+    assert counts.events["venue"][0] == 1 and set(counts.events) == {"checkpoint_scan", "venue"}
+    assert counts.dead_letters == {"invalid_json": 1, "not_an_object": 1, "wrong_topic": 1}
+    assert ingest.take_counts() == IngestCounts()  # taken: the next batch starts from nothing
