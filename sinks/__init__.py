@@ -2,8 +2,9 @@
 
 The public surface the worker's storage loop and the CLI use:
 
-- ``open_store(url, path)``: a ``ServerStore`` (clickhouse-driver) when ``url``
-  is set, else a ``ChdbStore`` (chDB under ``path``); both are a ``Store``.
+- ``open_store(url, path)`` (``sinks.factory``): a ``ServerStore``
+  (clickhouse-driver) when ``url`` is set, else a ``ChdbStore`` (chDB under
+  ``path``); both are a ``Store`` (``sinks.store``, which imports neither).
 - ``migrate(store)``: create or upgrade the tables, at start-up; idempotent.
 - ``Batcher(store)``: ``add_event`` / ``add_alert`` / ``add_dead_letter``,
   ``due()``, ``flush()``; rows are kept when a flush fails. Or ``take()`` a
@@ -25,11 +26,12 @@ from sinks.exceptions import (
     StoreBusyError,
     StoreUnavailableError,
 )
+from sinks.factory import open_store
 from sinks.migrations import MIGRATIONS, Migration, migrate
 from sinks.queries import OPERATOR_QUERIES
 from sinks.retention import DEFAULT_RETENTION_DAYS, DroppedPartition, drop_old_partitions
 from sinks.rows import Row, alert_row, dead_letter_row, event_row
-from sinks.store import QueryResult, Store, open_store
+from sinks.store import QueryResult, Store
 from sinks.writer import BlockWriter
 
 __all__ = [

@@ -1,6 +1,6 @@
 """``ChdbStore``: the sink's tables in chDB (current ClickHouse, in-process) under a path.
 
-Chosen by ``sinks.store.open_store`` when no server URL is configured, so the
+Chosen by ``sinks.factory.open_store`` when no server URL is configured, so the
 pipeline stores everything without a ClickHouse install. chDB is an optional
 extra (``pip install 'controlfeed[embedded]'``).
 

@@ -1,6 +1,6 @@
 """``ServerStore``: the sink's tables on a ClickHouse server, through clickhouse-driver.
 
-Chosen by ``sinks.store.open_store`` when a URL is configured. Inserts are
+Chosen by ``sinks.factory.open_store`` when a URL is configured. Inserts are
 columnar over the native protocol (``columnar=True``): the fastest path
 clickhouse-driver has (``docs/storage.md``, "Measurement"), with the column
 data encoded by ``sinks.native`` (no Python loop per value).

@@ -1,9 +1,10 @@
-"""The ``Store`` interface and the factory that picks an implementation.
+"""The ``Store`` interface and its ``QueryResult``: what every store implementation offers.
 
 A store is where the sink's tables live: a ClickHouse server
 (``sinks.server.ServerStore``, clickhouse-driver over the native protocol) or
 chDB, current ClickHouse in-process under a local path
-(``sinks.embedded.ChdbStore``). Both run the same DDL and queries.
+(``sinks.embedded.ChdbStore``). Both run the same DDL and queries; both import
+this module, and it imports neither: ``sinks.factory.open_store`` picks one.
 
 Callers: the worker's storage loop (``insert`` through a ``Batcher``,
 ``migrate`` and ``drop_old_partitions`` at start and on a timer) and the
@@ -15,10 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["QueryResult", "Store", "open_store"]
+__all__ = ["QueryResult", "Store"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,23 +68,3 @@ class Store(Protocol):
     def close(self) -> None:
         """Release the connection (and, for chDB, the data path). Safe to repeat."""
         ...
-
-
-def open_store(url: str, path: Path, password: str | None = None) -> Store:
-    """The configured store: a ClickHouse server when ``url`` is set, else chDB at ``path``.
-
-    ``password`` is the server user's when the URL holds none (chDB has no users).
-
-    Called by entry points with plain values from the settings
-    (``clickhouse_url``, ``data_dir / "chdb"``): ``sinks`` never reads the
-    settings itself. Raises ``MissingDependencyError`` when chDB is needed and
-    not installed, ``StoreBusyError`` when another process holds ``path``, and
-    ``StoreUnavailableError`` when the server cannot be reached.
-    """
-    if url:
-        from sinks.server import ServerStore
-
-        return ServerStore(url, password=password)
-    from sinks.embedded import ChdbStore
-
-    return ChdbStore(path)

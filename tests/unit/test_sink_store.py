@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from sinks.exceptions import MissingDependencyError, StoreUnavailableError
+from sinks.factory import open_store
 from sinks.retention import cutoff_day
 from sinks.server import ServerStore
-from sinks.store import QueryResult, open_store
+from sinks.store import QueryResult
 from streams.ops.query import format_csv, format_json_lines
 from tests.unit.sink_samples import CST
 
