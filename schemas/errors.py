@@ -21,6 +21,8 @@ module of each class::
     ├── SinkServiceError             streams.sink.exceptions: the sink's Kafka side
     │   └── UnreadableRecordError    a record that is not what the worker writes to
     │                                its topic; logged and skipped, never stored
+    ├── WireError                    streams.wire: a record's headers are not what the
+    │                                worker writes (names the header, never the value)
     ├── StackError                   streams.exceptions: the local stack's services
     │   ├── MissingToolError         Java, Maven or a Debian package is not installed
     │   ├── PortInUseError           a port the stack needs is taken by something else

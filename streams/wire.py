@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from typing import Final, NamedTuple
 
 from schemas.alerts import Alert
+from schemas.errors import ControlfeedError
 
 __all__ = [
     "CAUSE_HEADER",
@@ -77,7 +78,7 @@ ERROR_TIMESTAMP_HEADER: Final = "controlfeed.error.timestamp"
 """Dead letters: when the worker rejected the record, ISO-8601 in UTC (not read back)."""
 
 
-class WireError(Exception):
+class WireError(ControlfeedError):
     """A record whose headers are not what the worker writes (``str(err)`` names the
     header). The message never quotes the record's value: it may hold personal data."""
 

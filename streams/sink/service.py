@@ -38,6 +38,9 @@ design; in short:
 
 Store calls run on the ``BlockWriter``'s threads (one per store), never on
 the stage's own, so a slow ClickHouse never stops the reading.
+
+Over 400 lines: for now it still holds its flush/commit state machine, which issue
+16 moves into a pure module of its own with its own tests.
 """
 
 from __future__ import annotations
