@@ -36,6 +36,7 @@ __all__ = [
     "TopicSpec",
     "TopicState",
     "TopicsError",
+    "create_topics",
     "declare_topics",
     "describe_topics",
     "missing_topics",
@@ -146,6 +147,38 @@ def missing_topics(settings: Settings, names: list[str], timeout: float = _TIMEO
     return [name for name in names if name not in existing]
 
 
+def create_topics(
+    admin: AdminClient,
+    new: list[NewTopic],
+    timeout: float,
+    *,
+    hint: str,
+    denied_hint: str | None = None,
+) -> list[str]:
+    """Create ``new`` on the broker; the names created (one that exists already is not).
+
+    Used by ``declare_topics`` and the worker's internal topics. "Already
+    exists" counts as there (two callers may race); any other refusal raises
+    ``TopicsError`` with ``hint``, or ``denied_hint`` when given and the
+    principal may not create topics.
+    """
+    futures = admin.create_topics(new, operation_timeout=timeout, request_timeout=timeout)
+    created: list[str] = []
+    for name, future in futures.items():
+        try:
+            future.result()
+            created.append(name)
+        except KafkaException as err:
+            code = err.args[0].code()
+            if code != KafkaError.TOPIC_ALREADY_EXISTS:
+                denied = code == KafkaError.TOPIC_AUTHORIZATION_FAILED
+                raise TopicsError(
+                    f"Kafka refused to create topic {name}: {err.args[0].str()}",
+                    hint=denied_hint if denied and denied_hint is not None else hint,
+                ) from err
+    return created
+
+
 def declare_topics(
     settings: Settings, timeout: float = _TIMEOUT, only: Collection[str] | None = None
 ) -> list[str]:
@@ -169,23 +202,13 @@ def declare_topics(
     if not wanted:
         return []
     new = [NewTopic(s.name, s.partitions, s.replication, config=s.config) for s in wanted]
-    futures = admin.create_topics(new, operation_timeout=timeout, request_timeout=timeout)
-    created: list[str] = []
-    for name, future in futures.items():
-        try:
-            future.result()
-            created.append(name)
-        except KafkaException as err:
-            if err.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                denied = err.args[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
-                raise TopicsError(
-                    f"Kafka refused to create topic {name}: {err.args[0].str()}",
-                    hint="Create the topics as the admin principal (`controlfeed topics "
-                    "create` with CONTROLFEED_KAFKA_USERNAME=admin)."
-                    if denied
-                    else "Check CONTROLFEED_TOPIC_PARTITIONS and "
-                    "CONTROLFEED_TOPIC_REPLICATION_FACTOR against the cluster.",
-                ) from err
+    created = create_topics(
+        admin, new, timeout,
+        hint="Check CONTROLFEED_TOPIC_PARTITIONS and CONTROLFEED_TOPIC_REPLICATION_FACTOR "
+        "against the cluster.",
+        denied_hint="Create the topics as the admin principal (`controlfeed topics create` "
+        "with CONTROLFEED_KAFKA_USERNAME=admin).",
+    )  # fmt: skip
     return sorted(created)
 
 

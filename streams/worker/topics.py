@@ -22,11 +22,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from streams.kafka.clients import admin_client
-from streams.kafka.topics import TopicsError, declare_topics, pipeline_topics
+from streams.kafka.topics import TopicsError, create_topics, declare_topics, pipeline_topics
 from streams.settings import Settings
 
 __all__ = ["declare_worker_topics", "internal_topics"]
@@ -83,17 +83,10 @@ def declare_worker_topics(settings: Settings) -> list[str]:
     created = declare_topics(settings, timeout=_TIMEOUT)
     admin = admin_client(settings, log_level=2)
     wanted = internal_topics(settings)
-    futures = admin.create_topics(wanted, operation_timeout=_TIMEOUT, request_timeout=_TIMEOUT)
-    for name, future in futures.items():
-        try:
-            future.result()
-            created.append(name)
-        except KafkaException as err:
-            if err.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise TopicsError(
-                    f"Kafka refused to create topic {name}: {err.args[0].str()}",
-                    hint="Check CONTROLFEED_ENGINE_PARTITIONS and the replication factor.",
-                ) from err
+    created += create_topics(
+        admin, wanted, _TIMEOUT,
+        hint="Check CONTROLFEED_ENGINE_PARTITIONS and the replication factor.",
+    )  # fmt: skip
     meta = _visible(
         admin, [*(s.name for s in pipeline_topics(settings)), *(t.topic for t in wanted)]
     )
