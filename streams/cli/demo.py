@@ -15,10 +15,9 @@ from rich.table import Table
 
 from streams.cli.console import serve
 from streams.cli.smoke import print_smoke
-from streams.cli.stack import print_status
+from streams.cli.stack import bring_up
 from streams.devtools.demo import SAMPLE, DemoResult, run_demo
 from streams.devtools.smoke import run_smoke
-from streams.devtools.stack import Stack
 from streams.settings import PROJECT_ROOT, Settings
 
 __all__ = ["demo"]
@@ -36,9 +35,7 @@ _out = Console(highlight=False)
 @click.pass_obj
 def demo(settings: Settings, with_console: bool) -> None:
     """The main job: stack up, smoke pass, then the sample scenario through a worker."""
-    with _out.status("starting the stack (the first start fetches Kafka)..."):
-        statuses = Stack(settings).up()
-    print_status(statuses)
+    bring_up(settings)
     ok = print_smoke(run_smoke(settings))
     _out.print(
         f"\n[bold]The sample scenario[/] ({SAMPLE.relative_to(PROJECT_ROOT)}) through a worker "

@@ -22,7 +22,7 @@ from streams.exceptions import ControlfeedError
 from streams.kafka.acls import PRINCIPALS
 from streams.settings import Settings
 
-__all__ = ["print_status", "stack"]
+__all__ = ["bring_up", "print_status", "stack"]
 
 _out = Console(highlight=False)
 
@@ -40,8 +40,13 @@ _services = click.argument("services", nargs=-1, type=click.Choice(SERVICE_NAMES
 @click.pass_obj
 def stack_up(settings: Settings, services: tuple[str, ...]) -> None:
     """Start the services (all by default) and wait until they are ready. Safe to repeat."""
+    bring_up(settings, services or SERVICE_NAMES)
+
+
+def bring_up(settings: Settings, services: tuple[str, ...] = SERVICE_NAMES) -> None:
+    """Start ``services`` under a spinner and print their table (``stack up``, ``demo``)."""
     with _out.status("starting the stack (the first start fetches Kafka)..."):
-        statuses = Stack(settings, services or SERVICE_NAMES).up()
+        statuses = Stack(settings, services).up()
     print_status(statuses)
 
 
