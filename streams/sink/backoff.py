@@ -1,7 +1,8 @@
 """Exponential backoff of the sink's retries: 0.5 s, doubling, at most 30 s.
 
-Used by ``streams.sink.service.SinkService`` between attempts to migrate and
-to flush while the store is unavailable. Pure: it only counts.
+Used by the sink between attempts to store a flush (``streams.sink.flow.SinkFlow``)
+and to open and migrate the store (``streams.sink.connections``) while it is
+unavailable. Pure: it only counts.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
-"""``streams.sink.records``: which Kafka records become rows; ``Backoff``. No broker."""
+"""``streams.sink.records``: which records become rows; ``Backoff``; ``SkipLog``. No broker."""
 
 from __future__ import annotations
 
 import json
-import threading
 from datetime import datetime
 
 import pytest
@@ -14,7 +13,7 @@ from streams.settings import Settings
 from streams.sink.backoff import Backoff
 from streams.sink.exceptions import UnreadableRecordError
 from streams.sink.records import alert_of, dead_letter_of, event_of
-from streams.sink.service import SinkService
+from streams.sink.skips import SkipLog
 from streams.wire import STORE_HEADER, dead_letter_headers
 from streams.worker.idleness import SourceTracker
 from streams.worker.ingest import EngineOut, Ingest, RawRecord
@@ -97,14 +96,11 @@ def test_backoff_doubles_to_its_cap_and_resets() -> None:
     assert backoff.next() == 0.5 and backoff.failures == 1
 
 
-def test_unreadable_records_are_counted_but_logged_once_per_interval(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    service = SinkService(Settings(), "w-0", threading.Event())
-    with caplog.at_level("WARNING", logger="streams.sink.service"):
-        for offset in range(50):
-            service._skipped("t", 0, offset, UnreadableRecordError("bad"))
+def test_unreadable_records_are_counted_but_logged_once_per_interval_per_topic() -> None:
+    skips = SkipLog(interval=10.0)
 
-    assert len(caplog.records) == 1
-    assert "1 unreadable record(s) of t" in caplog.records[0].getMessage()
-    assert service._skips == {"t": 50}
+    logged = [skips.skipped("t", float(second)) for second in range(25)]
+
+    assert [count for count in logged if count is not None] == [1, 11, 21]
+    assert skips.skipped("u", 25.0) == 1, "each topic is logged on its own"
+    assert skips.count("t") == 25 and skips.count("other") == 0
