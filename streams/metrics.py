@@ -34,7 +34,7 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from schemas.alerts import RuleId, Severity
+from schemas.catalogue import DETECTION_PATHS, RULE_IDS, Severity
 from schemas.feeds import FeedName
 
 __all__ = [
@@ -93,10 +93,8 @@ log = logging.getLogger(__name__)
 
 FEEDS: Final[tuple[str, ...]] = get_args(FeedName)
 """The feed names of ``docs/feeds.md``: the only values of the ``feed`` label."""
-_RULES: Final[frozenset[str]] = frozenset(get_args(RuleId))
+_RULES: Final[frozenset[str]] = frozenset(RULE_IDS)
 _SEVERITIES: Final[frozenset[str]] = frozenset(get_args(Severity))
-DETECTION_PATHS: Final[tuple[str, ...]] = ("immediate", "ordered")
-"""``immediate``: rules judged on arrival; ``ordered``: rules that wait for the watermark."""
 DETECTION_LATENCY_BUCKETS: Final[tuple[float, ...]] = (
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
     60, 120, 300, 600, 900, 1200, 1800,
