@@ -243,3 +243,24 @@ def test_the_defaults_docs_rules_quotes_are_the_catalogues() -> None:
     ]
     assert len(quoted) >= len(names) // 2
     assert not wrong, f"docs/rules.md quotes defaults the catalogue does not have: {wrong}"
+
+
+def test_how_to_add_a_rule_names_files_and_code_that_exist() -> None:
+    section = _section(RULES_DOC.read_text(encoding="utf-8"), "How to add a rule")
+    tokens = set(re.findall(r"`([^`\s]+)`", section))
+    code = "\n".join(
+        path.read_text(encoding="utf-8")
+        for folder in ("rules", "schemas", "streams", "tests")
+        for path in (ROOT / folder).rglob("*.py")
+    )
+
+    paths = [t for t in tokens if "/" in t and "<" not in t]
+    missing = [p for p in paths if not any(ROOT.glob(p.rstrip("/")))]
+    assert not missing, (
+        f"docs/rules.md 'How to add a rule' names files that do not exist: {missing}"
+    )
+    names = [t for t in tokens if re.fullmatch(r"[A-Za-z_]\w*", t)]
+    unknown = [n for n in names if not re.search(rf"\b{re.escape(n)}\b", code)]
+    assert not unknown, (
+        f"docs/rules.md 'How to add a rule' names code that does not exist: {unknown}"
+    )
