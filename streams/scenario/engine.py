@@ -43,7 +43,7 @@ STDOUT = Path("-")
 """The output path that means standard output."""
 
 Progress = Callable[[int, int], None]
-"""Called after each 5-minute window with (lines written, lines expected in all)."""
+"""Called after each surge window (5 minutes) with (lines written, lines expected in all)."""
 
 
 @dataclass
