@@ -12,7 +12,9 @@ in and takes alerts out. The public surface::
     data = engine.snapshot(); Engine.restore(data, config)
     tune_gc()                                            # once at start: see rules.tuning
 
-Modules: ``engine`` (buffer, watermark, order, dispatch), ``routing``,
+The rules themselves are listed in ``schemas.catalogue`` (one row each: family,
+detection, severities, subject, thresholds). Modules: ``engine`` (buffer,
+watermark, order, dispatch), ``routing``,
 ``config`` (+ ``defaults.toml``), ``state`` (snapshot), ``tuning`` (gc), ``reference`` (risk
 areas and venues as of any time), one module per family (``venues``,
 ``people``, ``checkpoints``, ``incidents``, ``patrol``, ``inspections``), the
@@ -22,11 +24,11 @@ stateless ``events``, and helpers (``clock``, ``context``, ``alerting``,
 
 from rules.config import Place, RulesConfig, Thresholds, default_config, load_config
 from rules.engine import Engine
-from rules.events import DetectionPath, detection_path
 from rules.exceptions import ConfigError, RulesError, SnapshotError
 from rules.routing import is_broadcast, partition_for, route
 from rules.state import EngineStats
 from rules.tuning import tune_gc
+from schemas.catalogue import DetectionPath, detection_path
 
 __all__ = [
     "ConfigError",

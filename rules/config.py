@@ -1,13 +1,16 @@
 """The rules configuration: thresholds, engine settings and the fixed places.
 
-``rules/defaults.toml`` (shipped in the package) holds the defaults of
-docs/rules.md and the places of docs/domain.md. ``load_config(path)`` reads it and
-lays an optional override file over it: the worker passes the path from its
-settings; tests build ``RulesConfig`` objects directly or with
-``dataclasses.replace``. Every problem raises ``ConfigError`` naming the file
-and the setting; a name the defaults do not know is an error, so a typo never
-silently keeps a default, and settings that must keep an order (a warning
-below its critical, the 1-3-5 deadlines in sequence) are checked together.
+The thresholds' names, types and defaults are the rule catalogue's
+(``schemas.catalogue.Thresholds``); ``rules/defaults.toml`` (shipped in the
+package) holds the engine settings and the places of docs/domain.md.
+``load_config(path)`` takes both and lays an optional override file over them
+(the same shape: ``[thresholds]``, ``[engine]``, ``[places.<id>]``): the worker,
+the console and ``controlfeed generate`` pass the operator's path; tests build
+``RulesConfig`` objects directly or with ``dataclasses.replace``. Every problem
+raises ``ConfigError`` naming the file and the setting; a name the defaults do
+not know is an error, so a typo never silently keeps a default, and settings
+that must keep an order (a warning below its critical, the 1-3-5 deadlines in
+sequence) are checked together.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from rules.exceptions import ConfigError
+from schemas.catalogue import Names, Thresholds, threshold_defaults
 
 __all__ = [
     "DEFAULTS_FILE",
@@ -35,33 +39,6 @@ DEFAULTS_FILE: Final = "defaults.toml"
 """The name of the defaults inside the ``rules`` package."""
 
 PlaceKind = Literal["checkpoint", "site"]
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Every threshold of docs/rules.md, under the name it has there."""
-
-    fever_warning_c: float
-    fever_critical_c: float
-    medicine_categories: frozenset[str]
-    police_incident_types: frozenset[str]
-    noncompliance_min_failures: int
-    temperature_required_types: frozenset[str]
-    crowding_window_s: int
-    returnee_test_within_s: int
-    impossible_travel_kmh: float
-    impossible_travel_min_km: float
-    surge_window_s: int
-    surge_alpha: float
-    surge_warmup_windows: int
-    surge_sigmas: float
-    surge_min_excess: float
-    dispatch_s: int
-    arrive_s: int
-    resolve_s: int
-    patrol_gap_s: int
-    reinspection_within_s: int
-    allowed_lateness_s: int
 
 
 @dataclass(frozen=True)
@@ -89,7 +66,7 @@ class RulesConfig:
     """Everything the rules engine is configured with; built once, passed down."""
 
     thresholds: Thresholds
-    """The thresholds of docs/rules.md."""
+    """The thresholds of docs/rules.md (``schemas.catalogue`` has their defaults)."""
     places: dict[str, Place] = field(default_factory=dict)
     """The fixed places by id (treat as read-only)."""
     dedupe_horizon_s: int = 3600
@@ -131,7 +108,7 @@ def _threshold(name: str, kind: Any, value: Any, where: str) -> Any:
         return float(value)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where}: {name} must be a list of strings")
-    return frozenset(value)
+    return Names(value)
 
 
 def _thresholds(table: dict[str, Any], where: str) -> Thresholds:
@@ -233,8 +210,9 @@ def _build(data: dict[str, Any], where: str) -> RulesConfig:
 
 
 def _defaults() -> dict[str, Any]:
+    """The catalogue's thresholds, with the engine settings and places of the shipped file."""
     text = resources.files("rules").joinpath(DEFAULTS_FILE).read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    return {"thresholds": threshold_defaults(), **tomllib.loads(text)}
 
 
 def load_config(override: str | Path | None = None) -> RulesConfig:

@@ -1,6 +1,8 @@
 """The per-event rules of docs/rules.md: each alert's evidence is the one event.
 
-Two kinds, by what their verdict depends on (docs/watermark.md, "Two paths"):
+Two kinds, by what their verdict depends on (docs/watermark.md, "Two paths"; the
+catalogue's ``detection`` of each rule, ``schemas.catalogue``, names which, and
+tests/unit/test_catalogue.py checks the engine raises exactly those on arrival):
 
 - **Immediate**: ``health-code-abnormal``, ``no-code``, ``fever`` (scans),
   ``police-incident`` and ``inspection-failed`` warning (patrol events): the
@@ -25,8 +27,6 @@ the place for the rest.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from rules.alerting import At, Person, at_scan, at_venue, make_alert
 from rules.context import Context
 from rules.reference import VenueInfo
@@ -35,26 +35,11 @@ from schemas.clean import CleanCheckpointScan, CleanScan, CleanVenueScan
 from schemas.feeds import PatrolEvent
 
 __all__ = [
-    "DetectionPath",
-    "detection_path",
     "patrol_alerts",
     "scan_alerts",
     "scan_immediate_alerts",
     "scan_person",
 ]
-
-DetectionPath = Literal["immediate", "ordered"]
-"""When an alert is raised: on its event's arrival, or when the watermark passes it."""
-
-_IMMEDIATE_RULES = frozenset({"health-code-abnormal", "no-code", "fever", "police-incident"})
-
-
-def detection_path(rule: str, severity: str) -> DetectionPath:
-    """``immediate`` for the alerts raised on arrival (this module's immediate rules),
-    ``ordered`` for the rest; the worker's latency metric and benchmark use it."""
-    if rule in _IMMEDIATE_RULES or (rule == "inspection-failed" and severity == "warning"):
-        return "immediate"
-    return "ordered"
 
 
 def scan_person(scan: CleanScan) -> Person | None:

@@ -10,8 +10,10 @@ The public surface other packages code against::
 Modules: ``feeds`` (the five feed models), ``decode`` (bytes to event or
 reason), ``reasons`` (the reason codes), ``identity`` (ID checksum, masking,
 pseudonyms, redaction), ``alerts`` and ``deadletter`` (output contracts),
-``export`` (``python -m schemas.export`` writes ``schemas/json/``), ``errors``
-(``ControlfeedError``, the root of every error of the project, and its tree).
+``catalogue`` (every rule as a row of data, and the thresholds' defaults:
+``RuleId`` and the rules file derive from it), ``export`` (``python -m
+schemas.export`` writes ``schemas/json/``), ``errors`` (``ControlfeedError``,
+the root of every error of the project, and its tree).
 """
 
 from schemas.alerts import Alert, alert_id

@@ -13,39 +13,23 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Final, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Final, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, model_validator
+
+from schemas.catalogue import RULE_IDS, Severity, Subject
 
 __all__ = ["ALERT_SCHEMA_VERSION", "Alert", "RuleId", "Severity", "Subject", "alert_id"]
 
 ALERT_SCHEMA_VERSION: Final = 1
 """The version of the alert contract this module writes."""
 
-RuleId = Literal[
-    "risk-area-visitor",
-    "health-code-abnormal",
-    "no-code",
-    "fever",
-    "pharmacy-fever-purchase",
-    "venue-noncompliance",
-    "closed-venue-activity",
-    "crowding",
-    "returnee-untested",
-    "impossible-travel",
-    "checkpoint-surge",
-    "police-incident",
-    "response-sla-breach",
-    "patrol-gap",
-    "inspection-failed",
-]
-"""The rule ids of ``docs/domain.md``."""
-
-Severity = Literal["info", "warning", "critical"]
-"""How urgent an alert is."""
-
-Subject = Literal["person", "venue", "checkpoint", "site", "incident"]
-"""What an alert is about (``docs/rules.md``); the matching id field must be set."""
+if TYPE_CHECKING:
+    RuleId = str
+else:
+    RuleId = Literal[RULE_IDS]
+"""The rule ids of ``schemas.catalogue`` (in the model and its JSON Schema an enumeration;
+to the type checker text, since the catalogue is data)."""
 
 _SUBJECT_FIELD: Final[dict[str, str]] = {
     "person": "person_key",

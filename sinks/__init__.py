@@ -10,7 +10,8 @@ The public surface the worker's storage loop and the CLI use:
   ``due()``, ``flush()``; rows are kept when a flush fails. Or ``take()`` a
   ``Block`` and ``BlockWriter(stores).submit(block)`` it, several in flight.
 - ``drop_old_partitions(store, days=28, now=...)``: retention.
-- ``OPERATOR_QUERIES``: the documented operators' queries.
+- ``operator_queries(types, medicines)``: the documented operators' queries, for the
+  rules configuration's thresholds (the caller passes them: ``sinks`` never reads ``rules``).
 
 Errors are ``SinkError`` subclasses (``sinks.exceptions``), under the project's
 root ``schemas.errors.ControlfeedError`` (message and hint); ``docs/storage.md``
@@ -28,7 +29,7 @@ from sinks.exceptions import (
 )
 from sinks.factory import open_store
 from sinks.migrations import MIGRATIONS, Migration, migrate
-from sinks.queries import OPERATOR_QUERIES
+from sinks.queries import operator_queries
 from sinks.retention import DEFAULT_RETENTION_DAYS, DroppedPartition, drop_old_partitions
 from sinks.rows import Row, alert_row, dead_letter_row, event_row
 from sinks.store import QueryResult, Store
@@ -39,7 +40,6 @@ __all__ = [
     "DEFAULT_MAX_ROWS",
     "DEFAULT_RETENTION_DAYS",
     "MIGRATIONS",
-    "OPERATOR_QUERIES",
     "TABLES",
     "TIME_ZONE",
     "Batcher",
@@ -61,4 +61,5 @@ __all__ = [
     "event_row",
     "migrate",
     "open_store",
+    "operator_queries",
 ]

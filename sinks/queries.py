@@ -1,10 +1,14 @@
 """The operators' queries (``docs/storage.md``), as SQL that runs on 18.16 and chDB.
 
 Used by the docs (which show them verbatim; a test compares) and the tests,
-which run each on both stores. Every query reads the replacing tables through
-``FINAL`` and the per-minute aggregates through ``uniqExactMerge``, so a batch
-stored twice never counts twice. "Today" and "this week" are days of China
-Standard Time; weeks start on Monday.
+which run each on both stores. The thresholds a query needs (the venue types
+that must take temperatures, the medicines to register) are parameters: the
+caller passes the loaded rules configuration's values (``sinks`` never reads
+``rules``), so a query answers with the thresholds the worker runs with.
+Every query reads the replacing tables through ``FINAL`` and the per-minute
+aggregates through ``uniqExactMerge``, so a batch stored twice never counts
+twice. "Today" and "this week" are days of China Standard Time; weeks start
+on Monday.
 """
 
 from __future__ import annotations
@@ -19,28 +23,13 @@ __all__ = [
     "ALERT_HISTORY_COLUMNS",
     "ALERT_TRAIL",
     "EVIDENCE_TABLES",
-    "MEDICINE_CATEGORIES",
-    "OPERATOR_QUERIES",
     "SCANS_PER_CHECKPOINT_PER_HOUR_TODAY",
-    "TEMPERATURE_REQUIRED_TYPES",
-    "VENUES_WITH_MOST_PROTOCOL_FAILURES_THIS_WEEK",
     "AlertFilter",
     "alert_history_sql",
     "evidence_sql",
+    "operator_queries",
     "venue_failures_sql",
 ]
-
-TEMPERATURE_REQUIRED_TYPES: Final[tuple[str, ...]] = (
-    "pharmacy",
-    "restaurant",
-    "hotel",
-    "bus_station",
-    "mall",
-    "supermarket",
-)
-"""``temperature_required_types`` of ``rules/defaults.toml`` (a test checks they agree)."""
-MEDICINE_CATEGORIES: Final[tuple[str, ...]] = ("fever", "cough", "antiviral", "antibiotic")
-"""``medicine_categories`` of ``rules/defaults.toml`` (a test checks they agree)."""
 
 ALERTS_PER_RULE_AND_GRID_TODAY: Final = """\
 SELECT rule, grid, uniqExactMerge(alerts) AS alerts
@@ -78,11 +67,11 @@ def _list(values: Iterable[str]) -> str:
 
 
 def venue_failures_sql(
-    temperature_required_types: Iterable[str] = TEMPERATURE_REQUIRED_TYPES,
-    medicine_categories: Iterable[str] = MEDICINE_CATEGORIES,
-    limit: int = 20,
+    temperature_required_types: Iterable[str], medicine_categories: Iterable[str], limit: int = 20
 ) -> str:
-    """The venues with most failing scans this week, for the given thresholds.
+    """The venues with most failing scans this week, for the given thresholds (the
+    ``temperature_required_types`` and ``medicine_categories`` of the rules configuration,
+    in its order).
 
     A failing scan mirrors ``rules.venues.is_failing_scan`` (``docs/rules.md``,
     "Failing scan"): at a venue whose type requires temperatures, the
@@ -227,12 +216,16 @@ def evidence_sql(table: str, event_ids: Iterable[str]) -> str:
     )
 
 
-VENUES_WITH_MOST_PROTOCOL_FAILURES_THIS_WEEK: Final = venue_failures_sql()
-"""The 20 venues with most failing scans since Monday, with the default thresholds."""
-
-OPERATOR_QUERIES: Final[dict[str, str]] = {
-    "alerts per rule and grid today": ALERTS_PER_RULE_AND_GRID_TODAY,
-    "scans per checkpoint per hour today": SCANS_PER_CHECKPOINT_PER_HOUR_TODAY,
-    "venues with most protocol failures this week": VENUES_WITH_MOST_PROTOCOL_FAILURES_THIS_WEEK,
-}
-"""The queries of ``docs/storage.md``, by title."""
+def operator_queries(
+    temperature_required_types: Iterable[str], medicine_categories: Iterable[str]
+) -> dict[str, str]:
+    """The queries of ``docs/storage.md`` by title, for the given thresholds (see
+    ``venue_failures_sql``; the docs show them with the defaults). Called by the tests,
+    which pass the rules configuration's values."""
+    return {
+        "alerts per rule and grid today": ALERTS_PER_RULE_AND_GRID_TODAY,
+        "scans per checkpoint per hour today": SCANS_PER_CHECKPOINT_PER_HOUR_TODAY,
+        "venues with most protocol failures this week": venue_failures_sql(
+            temperature_required_types, medicine_categories
+        ),
+    }

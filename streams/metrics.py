@@ -27,8 +27,7 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from rules import DetectionPath
-from schemas.alerts import RuleId, Severity
+from schemas.catalogue import DETECTION_PATHS, RULE_IDS, Severity
 from schemas.feeds import FeedName
 from streams.metric_labels import catalogued, usable_label
 
@@ -76,13 +75,10 @@ __all__ = [
 
 FEEDS: Final[tuple[str, ...]] = get_args(FeedName)
 """The feed names of ``docs/feeds.md``: the only values of the ``feed`` label."""
-RULES: Final[frozenset[str]] = frozenset(get_args(RuleId))
-"""The rule ids: the only values of the ``rule`` label."""
+RULES: Final[frozenset[str]] = frozenset(RULE_IDS)
+"""The rule ids (``schemas.catalogue``): the only values of the ``rule`` label."""
 SEVERITIES: Final[frozenset[str]] = frozenset(get_args(Severity))
 """The severities: the only values of the ``severity`` label."""
-DETECTION_PATHS: Final[tuple[str, ...]] = get_args(DetectionPath)
-"""``immediate``: rules judged on arrival; ``ordered``: rules that wait for the watermark
-(``rules.detection_path``)."""
 RESTORE_KINDS: Final = ("checkpoint", "rebuild")
 """How an engine partition is taken on: the only values of the ``how`` label."""
 _STAGES: Final = ("ingest", "engine")

@@ -5,7 +5,9 @@ that every bad value becomes a ``ScenarioError`` with a hint (exit status 2
 through ``streams.cli.main``), never a traceback. Draws the shared progress bar
 on a terminal and always prints a summary at the end (on stderr when the
 events go to standard output, ``-``). An existing output or labels file is
-kept unless ``--force``.
+kept unless ``--force``. ``--rules`` lays an operator's rules file over the
+defaults, as ``CONTROLFEED_RULES_FILE`` does for the worker: the scenario and
+its labels then follow its thresholds and places.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from rules import ConfigError, RulesConfig, load_config
 from streams.devtools.scenario.engine import STDOUT, Summary, generate_to
 from streams.devtools.scenario.options import (
     DEFAULT_START,
@@ -56,6 +59,21 @@ def _options(values: dict[str, str]) -> ScenarioOptions:
         anomaly_rate=_number("--anomaly-rate", values["anomaly_rate"], float),
         malformed_rate=_number("--malformed-rate", values["malformed_rate"], float),
     )
+
+
+def _rules(path: Path | None) -> RulesConfig | None:
+    """The rules file laid over the defaults; None without one. ``ScenarioError`` when it
+    cannot be used."""
+    if path is None:
+        return None
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        raise ScenarioError(
+            f"--rules: {err}",
+            hint="Fix the file: it holds [thresholds], [engine] and [places.<id>] tables of "
+            "the names in docs/rules.md and rules/defaults.toml.",
+        ) from err
 
 
 def _counts(title: str, counts: dict[str, int], unit: str = "") -> Table:
@@ -112,19 +130,33 @@ def _refuse_overwrite(out: Path, labels: Path | None) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where the labels go [default: beside OUT as .labels.json; none with -].",
 )
+@click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A rules file laid over the defaults (as CONTROLFEED_RULES_FILE for the worker).",
+)
 @click.option("--force", is_flag=True, help="Overwrite OUT and its labels if they exist.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (the summary comes anyway).")
-def generate(out: Path, labels: Path | None, force: bool, no_progress: bool, **values: str) -> None:
+def generate(
+    out: Path,
+    labels: Path | None,
+    rules_file: Path | None,
+    force: bool,
+    no_progress: bool,
+    **values: str,
+) -> None:
     """Write a seeded scenario to OUT (.jsonl or .jsonl.gz; - for stdout) and its labels
     to OUT's .labels.json: background traffic of Yucheng district with labelled anomalies."""
     options = _options(values)
+    rules = _rules(rules_file)
     if labels is None and out != STDOUT:
         labels = labels_path_for(out)
     if not force:
         _refuse_overwrite(out, labels)
     console = Console(highlight=False, stderr=out == STDOUT)
     if no_progress:
-        summary = generate_to(out, options, labels=labels)
+        summary = generate_to(out, options, labels=labels, rules=rules)
     else:
         with progress_bar(unit="lines") as bar:
             task = bar.add_task("generate", total=None)
@@ -133,6 +165,7 @@ def generate(out: Path, labels: Path | None, force: bool, no_progress: bool, **v
                 options,
                 lambda done, total: bar.update(task, completed=done, total=total),
                 labels,
+                rules,
             )
             bar.update(task, completed=summary.lines, total=summary.lines)
     print_summary(console, summary)

@@ -21,10 +21,11 @@ import pytest
 from click.testing import CliRunner
 from clickhouse_driver import Client
 
+from rules import default_config
 from sinks import Batcher, Store, drop_old_partitions, migrate, open_store
 from sinks.ddl import COLUMNS, MIGRATIONS_TABLE
 from sinks.migrations import MIGRATIONS
-from sinks.queries import ALERT_TRAIL, OPERATOR_QUERIES, AlertFilter, alert_history_sql
+from sinks.queries import ALERT_TRAIL, AlertFilter, alert_history_sql, operator_queries
 from streams.cli import cli
 from streams.devtools.stack import ServiceState, Stack
 from streams.exceptions import ControlfeedError
@@ -287,7 +288,9 @@ def test_the_operators_queries_answer_on_data_stored_twice(store: Store) -> None
     now = datetime.now(UTC)
     _scenario(store, now)
     _scenario(store, now)
-    answers = {title: store.query(sql).rows for title, sql in OPERATOR_QUERIES.items()}
+    th = default_config().thresholds
+    queries = operator_queries(th.temperature_required_types, th.medicine_categories)
+    answers = {title: store.query(sql).rows for title, sql in queries.items()}
 
     assert answers["alerts per rule and grid today"] == [
         ("fever", "", 1),

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import math
+import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 EARTH_RADIUS_KM = 6371.0
 LOCAL_TZ = timezone(timedelta(hours=8))
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+PLACES_FILE = Path(__file__).resolve().parents[2] / "rules" / "defaults.toml"
+"""The places' one home, read here as data (TOML), never through the rules code."""
+_PLACES: dict[str, dict[str, Any]] = tomllib.loads(PLACES_FILE.read_text(encoding="utf-8"))[
+    "places"
+]
+
 # docs/domain.md: the five checkpoints and the bus station, (lat, lon).
 SITE_COORDINATES: dict[str, tuple[float, float]] = {
-    "jinjiguan-toll": (30.0206, 103.0633),
-    "fengming-toll": (29.9428, 103.0450),
-    "xikang-bridge": (29.9915, 102.9995),
-    "yaan-north-toll": (30.0600, 103.0300),
-    "caoba-toll": (30.0550, 103.1530),
-    "bus-station": (29.9870, 103.0050),
+    place_id: (place["lat"], place["lon"]) for place_id, place in _PLACES.items()
 }
-KEY_SITES: tuple[str, ...] = tuple(SITE_COORDINATES)
+KEY_SITES: tuple[str, ...] = tuple(p for p, place in _PLACES.items() if place.get("key_site"))
 RISKY_LEVELS = frozenset({"medium", "high"})
 
 

@@ -4,8 +4,13 @@
 are planned (patrol gaps shape the check-in schedule). It cycles through
 ``KINDS`` in shuffled rounds, so that every kind comes once before any comes
 twice, and anchors each at a random time where its consequences (a deadline
-24 h later, a surge baseline that needs an hour of warm-up) fit in the scenario.
-A kind that cannot fit (a 24 h deadline in a 1 h scenario) is skipped.
+24 h later, a surge baseline that needs an hour of warm-up) fit in the scenario:
+those spans follow the rules' thresholds. A kind that cannot fit (a 24 h
+deadline in a 1 h scenario) is skipped.
+
+A kind promises alerts (``fires``, ``rule/severity``) of the rule catalogue
+(``schemas.catalogue``); a rule no kind promises is allowed, and
+tests/unit/test_catalogue.py lists it as not generated.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rules import Thresholds
 from streams.devtools.scenario import anomalies_near as near
 from streams.devtools.scenario import anomalies_patrol as police
 from streams.devtools.scenario import anomalies_scan as scan
@@ -22,8 +28,40 @@ from streams.devtools.scenario.context import Context
 
 __all__ = ["KINDS", "Kind", "plan_anomalies"]
 
-_SHORT = 20 * MINUTE_MS
-_DAY = 24 * HOUR_MS + 30 * MINUTE_MS
+Span = Callable[[Thresholds], int]
+"""Milliseconds, for the rules' thresholds."""
+
+
+def _minute(th: Thresholds) -> int:
+    return MINUTE_MS
+
+
+def _short(th: Thresholds) -> int:
+    return 20 * MINUTE_MS
+
+
+def _test_due(th: Thresholds) -> int:
+    """A returnee's test deadline (24 h), and half an hour for the watermark."""
+    return th.returnee_test_within_s * 1000 + 30 * MINUTE_MS
+
+
+def _reinspection_due(th: Thresholds) -> int:
+    """The re-inspection deadline (24 h), and half an hour for the watermark."""
+    return th.reinspection_within_s * 1000 + 30 * MINUTE_MS
+
+
+def _warm_baseline(th: Thresholds) -> int:
+    """The surge baseline's warm-up (12 windows of 5 minutes), and a quarter of an hour."""
+    return th.surge_warmup_windows * th.surge_window_s * 1000 + 15 * MINUTE_MS
+
+
+def _half_hour(th: Thresholds) -> int:
+    return 30 * MINUTE_MS
+
+
+def _gap_and(extra_ms: int) -> Span:
+    """A patrol gap (2 h) and ``extra_ms``."""
+    return lambda th: th.patrol_gap_s * 1000 + extra_ms
 
 
 @dataclass(frozen=True)
@@ -34,9 +72,9 @@ class Kind:
     make: Callable[[Context, int], None]
     fires: tuple[str, ...]
     """``rule/severity`` it promises (empty for near misses); others may come along."""
-    lead_ms: int = MINUTE_MS
+    lead: Span = _minute
     """Earliest anchor after the start."""
-    horizon_ms: int = _SHORT
+    horizon: Span = _short
     """Event time it needs after the anchor."""
 
 
@@ -54,13 +92,13 @@ KINDS: tuple[Kind, ...] = (
     Kind("closed-venue", scan.closed_venue, ("closed-venue-activity/critical",)),
     Kind("noncompliance", window.noncompliance, ("venue-noncompliance/warning",)),
     Kind("crowding", window.crowding, ("crowding/warning",)),
-    Kind("surge", window.surge, ("checkpoint-surge/warning",), 75 * MINUTE_MS),
+    Kind("surge", window.surge, ("checkpoint-surge/warning",), _warm_baseline),
     Kind("impossible-travel", window.impossible_travel, ("impossible-travel/warning",)),
     Kind(
         "returnee-untested",
         window.returnee_untested,
         ("risk-area-visitor/critical", "returnee-untested/critical"),
-        horizon_ms=_DAY,
+        horizon=_test_due,
     ),
     Kind("police-incident", police.police_incident, ("police-incident/warning",)),
     Kind("sla-breach", police.sla_breach, ("response-sla-breach/critical",)),
@@ -68,15 +106,15 @@ KINDS: tuple[Kind, ...] = (
         "patrol-gap",
         police.patrol_gap,
         ("patrol-gap/warning",),
-        30 * MINUTE_MS,
-        3 * HOUR_MS + 30 * MINUTE_MS,
+        _half_hour,
+        _gap_and(90 * MINUTE_MS),
     ),
     Kind("inspection-failed", police.inspection_failed, ("inspection-failed/warning",)),
     Kind(
         "inspection-escalation",
         police.inspection_escalation,
         ("inspection-failed/warning", "inspection-failed/critical"),
-        horizon_ms=_DAY,
+        horizon=_reinspection_due,
     ),
     Kind("near-37.2", near.temperature_37_2, ()),
     Kind("near-calm-area", near.calm_area, ()),
@@ -87,15 +125,15 @@ KINDS: tuple[Kind, ...] = (
         "near-reinspection-24h",
         near.reinspection_boundary,
         ("inspection-failed/warning",),
-        horizon_ms=_DAY,
+        horizon=_reinspection_due,
     ),
     Kind(
         "near-test-at-24h",
         near.returnee_boundary,
         ("risk-area-visitor/critical",),
-        horizon_ms=_DAY,
+        horizon=_test_due,
     ),
-    Kind("near-checkin-2h", near.checkin_boundary, (), 30 * MINUTE_MS, 3 * HOUR_MS),
+    Kind("near-checkin-2h", near.checkin_boundary, (), _half_hour, _gap_and(HOUR_MS)),
     Kind("near-two-failures", near.two_failures, ()),
     Kind("near-midnight", near.midnight_failures, ()),
     Kind("near-4km", near.near_distance, ()),
@@ -104,7 +142,7 @@ KINDS: tuple[Kind, ...] = (
 
 
 def _span(ctx: Context, kind: Kind) -> tuple[int, int]:
-    return ctx.start + kind.lead_ms, ctx.end - kind.horizon_ms
+    return ctx.start + kind.lead(ctx.thresholds), ctx.end - kind.horizon(ctx.thresholds)
 
 
 def plan_anomalies(ctx: Context, count: int) -> dict[str, int]:

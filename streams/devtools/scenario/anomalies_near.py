@@ -3,7 +3,8 @@
 They sharpen the checks of any implementation against the labels: a threshold
 not reached (37.2 C, two failing scans, 4 km), a boundary that counts as met
 (dispatch at exactly 60 s, a test at exactly 24 h, a check-in at exactly 2 h),
-a county that is not risky at the scan's time, a mask "not observed".
+a county that is not risky at the scan's time, a mask "not observed". Every
+threshold is the rules configuration's (the defaults in brackets).
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ from streams.devtools.scenario.anomalies_window import failing_fields, same_day_
 from streams.devtools.scenario.clock import HOUR_MS, MINUTE_MS, iso, local_day, local_day_start
 from streams.devtools.scenario.context import Context
 from streams.devtools.scenario.inject import (
-    REQUIRED_TYPES,
     add_checkpoint_scan,
     add_venue_scan,
     checkpoint_person,
     newcomer,
     open_venue,
+    required_types,
     risky_travel,
 )
 from streams.devtools.scenario.patrol import incident_lifecycle
-from streams.devtools.scenario.places import CHECKPOINTS, haversine_km
+from streams.devtools.scenario.places import haversine_km, local_reach_km
 
 __all__ = [
     "arrived_first",
@@ -41,9 +42,10 @@ __all__ = [
 
 
 def temperature_37_2(ctx: Context, t: int) -> None:
-    """37.2 C: just below fever."""
+    """Just below fever: 0.1 C under ``fever_warning_c`` (37.2 C)."""
     venue = open_venue(ctx, t)
-    add_venue_scan(ctx, t, venue, ctx.world.local_person(ctx.rng, venue), temperature_c=37.2)
+    below = round(ctx.thresholds.fever_warning_c - 0.1, 1)
+    add_venue_scan(ctx, t, venue, ctx.world.local_person(ctx.rng, venue), temperature_c=below)
 
 
 def calm_area(ctx: Context, t: int) -> None:
@@ -52,7 +54,7 @@ def calm_area(ctx: Context, t: int) -> None:
     if not calm:
         temperature_37_2(ctx, t)
         return
-    k = ctx.rng.randrange(len(CHECKPOINTS))
+    k = ctx.rng.randrange(len(ctx.world.checkpoints))
     travel = {"star": False, "areas": [ctx.rng.choice(calm), "511802"]}
     add_checkpoint_scan(ctx, t, k, "in", checkpoint_person(ctx, k), travel=travel)
 
@@ -60,7 +62,7 @@ def calm_area(ctx: Context, t: int) -> None:
 def staff_mask(ctx: Context, t: int) -> None:
     """Staff with mask not observed where temperatures are required, or bare-faced where not."""
     if ctx.rng.random() < 0.5:
-        venue, mask = open_venue(ctx, t, REQUIRED_TYPES), None
+        venue, mask = open_venue(ctx, t, required_types(ctx)), None
     else:
         venue, mask = open_venue(ctx, t, ("construction_site", "residential")), False
     person = ctx.world.local_person(ctx.rng, venue)
@@ -68,71 +70,86 @@ def staff_mask(ctx: Context, t: int) -> None:
 
 
 def sla_boundary(ctx: Context, t: int) -> None:
-    """Dispatched at exactly 60 s, arrived at 180 s, resolved at 300 s: all in time."""
-    incident_lifecycle(ctx, t, ctx.rng.choice(("gathering", "dispute")), (60.0, 180.0, 300.0))
+    """Dispatched at exactly ``dispatch_s`` (60 s), arrived at ``arrive_s`` (180 s),
+    resolved at ``resolve_s`` (300 s): all in time."""
+    th = ctx.thresholds
+    stages = (float(th.dispatch_s), float(th.arrive_s), float(th.resolve_s))
+    incident_lifecycle(ctx, t, ctx.rng.choice(("gathering", "dispute")), stages)
 
 
 def arrived_first(ctx: Context, t: int) -> None:
-    """No dispatch record, but arrival within 60 s also counts as dispatch in time."""
-    stages = (None, ctx.rng.uniform(30, 55), ctx.rng.uniform(200, 290))
+    """No dispatch record, but arrival within ``dispatch_s`` (60 s) also counts as
+    dispatch in time."""
+    th = ctx.thresholds
+    arrival = ctx.rng.uniform(th.dispatch_s // 2, th.dispatch_s - 5)
+    stages = (None, arrival, ctx.rng.uniform(th.arrive_s + 20, th.resolve_s - 10))
     incident_lifecycle(ctx, t, "other", stages)
 
 
 def reinspection_boundary(ctx: Context, t: int) -> None:
-    """A failed inspection (a warning) re-inspected at exactly 24 h: no escalation."""
+    """A failed inspection (a warning) re-inspected at exactly ``reinspection_within_s``
+    (24 h): no escalation."""
     target = free_target(ctx, t)
     plan_inspection(ctx, t, target, False)
-    plan_inspection(ctx, t + 24 * HOUR_MS, target, True)
+    plan_inspection(ctx, t + ctx.thresholds.reinspection_within_s * 1000, target, True)
 
 
 def returnee_boundary(ctx: Context, t: int) -> None:
-    """A risky entry (a critical risk alert) whose test is sampled and shown at exactly 24 h."""
+    """A risky entry (a critical risk alert) whose test is sampled and shown at exactly
+    ``returnee_test_within_s`` (24 h)."""
     person = newcomer(ctx)
-    k = ctx.rng.randrange(len(CHECKPOINTS))
+    k = ctx.rng.randrange(len(ctx.world.checkpoints))
     add_checkpoint_scan(ctx, t, k, "in", person, travel=risky_travel(ctx, t))
-    shown = t + 24 * HOUR_MS
+    shown = t + ctx.thresholds.returnee_test_within_s * 1000
     nat = {"result": "negative", "sampled_at": iso(shown)}
     add_venue_scan(ctx, shown, open_venue(ctx, shown, ("hotel",)), person, nat=nat)
 
 
 def checkin_boundary(ctx: Context, t: int) -> None:
-    """A key site's next check-in comes exactly 2 h after the last: no gap."""
-    ctx.gap_requests.setdefault(free_site(ctx, t), []).append((t, 2 * HOUR_MS))
+    """A key site's next check-in comes exactly ``patrol_gap_s`` (2 h) after the last: no
+    gap."""
+    gap = ctx.thresholds.patrol_gap_s * 1000
+    ctx.gap_requests.setdefault(free_site(ctx, t), []).append((t, gap))
 
 
 def two_failures(ctx: Context, t: int) -> None:
-    """Two failing scans at a venue in one day: one short of noncompliance."""
-    venue = open_venue(ctx, t, REQUIRED_TYPES)
-    for at in same_day_times(ctx, t, 2):
+    """One failing scan short of ``noncompliance_min_failures`` (two) at a venue in a day."""
+    venue = open_venue(ctx, t, required_types(ctx))
+    for at in same_day_times(ctx, t, ctx.thresholds.noncompliance_min_failures - 1):
         person = ctx.world.local_person(ctx.rng, venue)
         add_venue_scan(ctx, at, venue, person, **failing_fields(ctx, venue))
 
 
 def midnight_failures(ctx: Context, t: int) -> None:
-    """Two failing scans before local midnight and one after: two days, no alert."""
+    """Failing scans one short of noncompliance before local midnight (two) and one after:
+    two days, no alert."""
     midnight = local_day_start(local_day(t) + 1)
     if midnight - HOUR_MS < ctx.start or midnight + HOUR_MS > ctx.end:
         two_failures(ctx, t)
         return
-    venue = open_venue(ctx, midnight, REQUIRED_TYPES)
+    before = ctx.thresholds.noncompliance_min_failures - 1
+    if before < 1:  # a single failing scan fires: there is no near miss to make
+        return
+    venue = open_venue(ctx, midnight, required_types(ctx))
     rng = ctx.rng
-    for at in (
-        midnight - rng.randrange(10 * MINUTE_MS, 50 * MINUTE_MS),
-        midnight - rng.randrange(1_000, 9 * MINUTE_MS),
-        midnight + rng.randrange(0, 30 * MINUTE_MS),
-    ):
+    times = [midnight - rng.randrange(10 * MINUTE_MS, 50 * MINUTE_MS)]
+    times += [midnight - rng.randrange(1_000, 9 * MINUTE_MS) for _ in range(before - 1)]
+    times.append(midnight + rng.randrange(0, 30 * MINUTE_MS))
+    for at in times:
         person = ctx.world.local_person(rng, venue)
         add_venue_scan(ctx, at, venue, person, **failing_fields(ctx, venue))
 
 
 def near_distance(ctx: Context, t: int) -> None:
-    """A newcomer at two venues 2-4 km apart within a minute: fast, but not 5 km."""
+    """A newcomer at two venues 0.4 to 0.8 of ``impossible_travel_min_km`` apart (2-4 km)
+    within a minute: fast, but not far enough."""
     venues = [open_venue(ctx, t) for _ in range(40)]
+    far = local_reach_km(ctx.thresholds.impossible_travel_min_km)
     pairs = [
         (a, b)
         for a in venues[:20]
         for b in venues[20:]
-        if 2.0 <= haversine_km(a.lat, a.lon, b.lat, b.lon) <= 4.0
+        if far / 2 <= haversine_km(a.lat, a.lon, b.lat, b.lon) <= far
     ]
     if not pairs:
         temperature_37_2(ctx, t)

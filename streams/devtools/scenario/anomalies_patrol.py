@@ -4,19 +4,19 @@ Incidents of police types (``police_incident``) and incidents that miss a stage
 (``sla_breach``: never dispatched, or dispatched, arrived or resolved late);
 a key site left without check-in for over 2 h (``patrol_gap``, which the
 check-in planner honours); failed inspections re-inspected within a day
-(``inspection_failed``) or not (``inspection_escalation``).
+(``inspection_failed``) or not (``inspection_escalation``). The incident types,
+the 1-3-5 limits, the gap and the re-inspection deadline are the rules'
+thresholds (the defaults in brackets).
 """
 
 from __future__ import annotations
 
 from streams.devtools.scenario.clock import HOUR_MS, MINUTE_MS
 from streams.devtools.scenario.context import UNITS, Context
-from streams.devtools.scenario.patrol import incident_lifecycle
-from streams.devtools.scenario.places import KEY_SITES
+from streams.devtools.scenario.patrol import calm_types, in_time_stages, incident_lifecycle
 from streams.devtools.scenario.tracked import patrol_event
 
 __all__ = [
-    "POLICE_TYPES",
     "free_site",
     "free_target",
     "inspection_escalation",
@@ -27,8 +27,6 @@ __all__ = [
     "sla_breach",
 ]
 
-POLICE_TYPES = ("rumor", "counterfeit_goods", "illegal_vaccine", "checkpoint_conflict")
-_ALL_TYPES = (*POLICE_TYPES, "gathering", "dispute", "other")
 _ISSUES = (
     "旅客登记不全",
     "未落实测温",
@@ -39,35 +37,46 @@ _ISSUES = (
 
 
 def police_incident(ctx: Context, t: int) -> None:
-    """police-incident: a rumour, counterfeit goods, ... handled within 1-3-5."""
-    rng = ctx.rng
-    stages = (rng.uniform(5, 50), rng.uniform(70, 170), rng.uniform(190, 290))
-    incident_lifecycle(ctx, t, rng.choice(POLICE_TYPES), stages)
+    """police-incident: one of ``police_incident_types`` (a rumour, counterfeit goods, ...)
+    handled within 1-3-5."""
+    stages = in_time_stages(ctx)
+    incident_lifecycle(ctx, t, ctx.rng.choice(tuple(ctx.thresholds.police_incident_types)), stages)
 
 
 def sla_breach(ctx: Context, t: int) -> None:
-    """response-sla-breach: the first missed stage is dispatch, arrival or resolution."""
+    """response-sla-breach: the first missed stage is dispatch, arrival or resolution
+    (``dispatch_s``, ``arrive_s``, ``resolve_s``: 60, 180, 300 s)."""
     rng = ctx.rng
+    d, a, r = ctx.thresholds.dispatch_s, ctx.thresholds.arrive_s, ctx.thresholds.resolve_s
     way = rng.choice(("never", "dispatch", "arrival", "resolution"))
     stages: tuple[float | None, ...]
     if way == "never":
         stages = (None, None, None)
     elif way == "dispatch":
-        stages = (rng.uniform(61, 150), rng.uniform(151, 240), rng.uniform(241, 420))
+        stages = (
+            rng.uniform(d + 1, d + 90),
+            rng.uniform(d + 91, d + 180),
+            rng.uniform(d + 181, d + 360),
+        )
     elif way == "arrival":
-        stages = (rng.uniform(5, 50), rng.uniform(181, 280), rng.uniform(281, 420))
+        stages = (
+            rng.uniform(5, d - 10),
+            rng.uniform(a + 1, a + 100),
+            rng.uniform(a + 101, a + 240),
+        )
     else:
         stages = (
-            rng.uniform(5, 50),
-            rng.uniform(70, 170),
-            rng.choice((rng.uniform(301, 600), None)),
+            rng.uniform(5, d - 10),
+            rng.uniform(d + 10, a - 10),
+            rng.choice((rng.uniform(r + 1, r + 300), None)),
         )
-    incident_lifecycle(ctx, t, rng.choice(_ALL_TYPES), stages)
+    types = (*ctx.thresholds.police_incident_types, *calm_types(ctx))
+    incident_lifecycle(ctx, t, rng.choice(types), stages)
 
 
 def free_site(ctx: Context, t: int) -> str:
     """A key site without another planned gap within 5 h of ``t`` (any site if none is free)."""
-    sites = [s.site_id for s in KEY_SITES]
+    sites = [s.site_id for s in ctx.world.key_sites]
     free = [
         s
         for s in sites
@@ -87,8 +96,9 @@ def free_target(ctx: Context, t: int) -> str:
 
 
 def patrol_gap(ctx: Context, t: int) -> None:
-    """patrol-gap: after the last check-in before ``t``, the next comes 2h05 to 2h45 later."""
-    gap = 2 * HOUR_MS + ctx.rng.randrange(5 * MINUTE_MS, 45 * MINUTE_MS)
+    """patrol-gap: after the last check-in before ``t``, the next comes 5 to 45 minutes more
+    than ``patrol_gap_s`` (2 h) later."""
+    gap = ctx.thresholds.patrol_gap_s * 1000 + ctx.rng.randrange(5 * MINUTE_MS, 45 * MINUTE_MS)
     ctx.gap_requests.setdefault(free_site(ctx, t), []).append((t, gap))
 
 
@@ -101,18 +111,22 @@ def plan_inspection(ctx: Context, t: int, target_id: str, passed: bool) -> None:
 
 
 def inspection_failed(ctx: Context, t: int) -> None:
-    """inspection-failed warning: a failed inspection, re-inspected within 2-20 h."""
+    """inspection-failed warning: a failed inspection, re-inspected after a twelfth to five
+    sixths of ``reinspection_within_s`` (2-20 h)."""
+    within = ctx.thresholds.reinspection_within_s * 1000
     target = free_target(ctx, t)
     plan_inspection(ctx, t, target, False)
-    again = t + ctx.rng.randrange(2 * HOUR_MS, 20 * HOUR_MS)
+    again = t + ctx.rng.randrange(within // 12, within * 5 // 6)
     if again < ctx.end:
         plan_inspection(ctx, again, target, True)
 
 
 def inspection_escalation(ctx: Context, t: int) -> None:
-    """inspection-failed critical: no re-inspection within 24 h (late, or never)."""
+    """inspection-failed critical: no re-inspection within ``reinspection_within_s`` (24 h;
+    late, or never)."""
+    within = ctx.thresholds.reinspection_within_s * 1000
     target = free_target(ctx, t)
     plan_inspection(ctx, t, target, False)
-    again = t + 24 * HOUR_MS + ctx.rng.randrange(30 * MINUTE_MS, 6 * HOUR_MS)
+    again = t + within + ctx.rng.randrange(30 * MINUTE_MS, 6 * HOUR_MS)
     if ctx.rng.random() < 0.5 and again < ctx.end:
         plan_inspection(ctx, again, target, True)

@@ -4,6 +4,7 @@ Each maker plans, at the anchor time ``t``, scans that fire the rule it is named
 after (and, on purpose now and then, a second rule on the same scan: a red code
 with fever, a scan without code from a starred city). The labels are derived
 from what is planned, so a maker only has to keep its promise of what it injects.
+Temperatures and medicines come from the rules' thresholds.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from streams.devtools.scenario.inject import (
     open_venue,
     risky_travel,
 )
-from streams.devtools.scenario.places import CHECKPOINTS
 from streams.devtools.scenario.tracked import Tracked
 
 __all__ = [
@@ -38,16 +38,23 @@ __all__ = [
     "warning_temperature",
 ]
 
-MEDICINES = ("fever", "cough", "antiviral", "antibiotic")
+_HOTTEST = 40.3
+"""The highest temperature injected (degrees Celsius)."""
 
 
 def warning_temperature(ctx: Context) -> float:
-    """37.3 (the threshold itself) or a little above, below 38.5."""
-    return 37.3 if ctx.rng.random() < 0.25 else round(ctx.rng.uniform(37.4, 38.4), 1)
+    """``fever_warning_c`` itself (37.3) or a little above, below ``fever_critical_c``."""
+    low, high = ctx.thresholds.fever_warning_c, ctx.thresholds.fever_critical_c
+    if ctx.rng.random() < 0.25:
+        return low
+    return round(ctx.rng.uniform(round(low + 0.1, 1), round(high - 0.1, 1)), 1)
 
 
 def _critical_temperature(ctx: Context) -> float:
-    return 38.5 if ctx.rng.random() < 0.25 else round(ctx.rng.uniform(38.6, 40.3), 1)
+    high = ctx.thresholds.fever_critical_c
+    if ctx.rng.random() < 0.25:
+        return high
+    return round(ctx.rng.uniform(round(high + 0.1, 1), _HOTTEST), 1)
 
 
 def _scan_anywhere(ctx: Context, t: int, with_person: bool = True, **fields: Any) -> Tracked:
@@ -60,7 +67,7 @@ def _scan_anywhere(ctx: Context, t: int, with_person: bool = True, **fields: Any
         venue = open_venue(ctx, t)
         person = ctx.world.local_person(ctx.rng, venue) if with_person else None
         return add_venue_scan(ctx, t, venue, person, **fields)
-    k = ctx.rng.randrange(len(CHECKPOINTS))
+    k = ctx.rng.randrange(len(ctx.world.checkpoints))
     person = checkpoint_person(ctx, k) if with_person else None
     return add_checkpoint_scan(ctx, t, k, ctx.rng.choice(("in", "out")), person, **fields)
 
@@ -68,7 +75,7 @@ def _scan_anywhere(ctx: Context, t: int, with_person: bool = True, **fields: Any
 def risk_checkpoint_in(ctx: Context, t: int) -> None:
     """risk-area-visitor critical: a newcomer enters with risky travel, then gets tested."""
     person = newcomer(ctx)
-    k = ctx.rng.randrange(len(CHECKPOINTS))
+    k = ctx.rng.randrange(len(ctx.world.checkpoints))
     add_checkpoint_scan(ctx, t, k, "in", person, travel=risky_travel(ctx, t))
     sampled = t + ctx.rng.randrange(1 * HOUR_MS, 4 * HOUR_MS)
     shown = sampled + ctx.rng.randrange(10 * MINUTE_MS, 3 * HOUR_MS)
@@ -87,7 +94,7 @@ def risk_venue(ctx: Context, t: int) -> None:
 
 def risk_checkpoint_out(ctx: Context, t: int) -> None:
     """risk-area-visitor warning: leaving through a checkpoint with a starred travel code."""
-    k = ctx.rng.randrange(len(CHECKPOINTS))
+    k = ctx.rng.randrange(len(ctx.world.checkpoints))
     travel = {"star": True, "areas": ["511802"]}
     add_checkpoint_scan(ctx, t, k, "out", checkpoint_person(ctx, k), travel=travel)
 
@@ -117,18 +124,19 @@ def no_code(ctx: Context, t: int) -> None:
 
 
 def fever_warning(ctx: Context, t: int) -> None:
-    """fever warning: 37.3 up to 38.4."""
+    """fever warning: from ``fever_warning_c`` (37.3) to just below ``fever_critical_c``."""
     _scan_anywhere(ctx, t, temperature_c=warning_temperature(ctx))
 
 
 def fever_critical(ctx: Context, t: int) -> None:
-    """fever critical: 38.5 and up."""
+    """fever critical: ``fever_critical_c`` (38.5) and up."""
     _scan_anywhere(ctx, t, temperature_c=_critical_temperature(ctx))
 
 
 def _pharmacy_purchase(ctx: Context, t: int, registered: bool) -> None:
     venue = open_venue(ctx, t, ("pharmacy",))
-    purchase = {"category": ctx.rng.choice(MEDICINES), "registered": registered}
+    medicines = tuple(ctx.thresholds.medicine_categories)
+    purchase = {"category": ctx.rng.choice(medicines), "registered": registered}
     add_venue_scan(ctx, t, venue, ctx.world.local_person(ctx.rng, venue), purchase=purchase)
 
 

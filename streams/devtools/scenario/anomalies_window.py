@@ -5,25 +5,28 @@
 window), ``surge`` (a coach-load at a checkpoint, sized when the writer gets there
 from the live baseline), ``impossible_travel`` (a newcomer at two far places in
 minutes) and ``returnee_untested`` (a risky entry never shown tested in 24 h).
+Windows, counts, distances and deadlines are the rules' thresholds (the
+defaults in brackets).
 """
 
 from __future__ import annotations
 
 import math
 
+from rules import Thresholds
 from streams.devtools.scenario.clock import HOUR_MS, MINUTE_MS, iso, local_day, local_day_start
 from streams.devtools.scenario.context import Context
 from streams.devtools.scenario.inject import (
-    REQUIRED_TYPES,
     add_checkpoint_scan,
     add_venue_scan,
     local_travel,
     newcomer,
     open_venue,
+    required_types,
     risky_travel,
 )
 from streams.devtools.scenario.people import Person
-from streams.devtools.scenario.places import CHECKPOINTS, haversine_km
+from streams.devtools.scenario.places import haversine_km
 from streams.devtools.scenario.tracked import (
     TAG_MARKER,
     MarkerHost,
@@ -43,15 +46,20 @@ __all__ = [
     "surge_target",
 ]
 
-SURGE_SIGMAS, SURGE_MIN_EXCESS, SURGE_WARMUP = 4.0, 20.0, 12
-CROWDING_WINDOW_MS = 900_000
-SURGE_WINDOW_MS = 300_000
-FAR_KM = 8.0
-"""Injected impossible travel spans at least this, at 300 km/h or more."""
+FAR = 1.6
+"""Injected impossible travel spans at least this many ``impossible_travel_min_km`` (8 km),
+at ``FAST`` times ``impossible_travel_kmh`` (300 km/h) or more."""
+FAST = 2.0
+"""See ``FAR``."""
+
+
+def _window_ms(th: Thresholds) -> int:
+    return th.surge_window_s * 1000
 
 
 def failing_fields(ctx: Context, venue: Venue) -> dict[str, object]:
-    """The fields of one failing scan at a venue that must take temperatures."""
+    """The fields of one failing scan at a venue that must take temperatures (an
+    unregistered purchase is of the first ``medicine_categories``)."""
     modes = ["no-temperature", "staff-no-mask"] + (
         ["unregistered"] if venue.type == "pharmacy" else []
     )
@@ -60,7 +68,8 @@ def failing_fields(ctx: Context, venue: Venue) -> dict[str, object]:
         return {"temperature_c": None}
     if mode == "staff-no-mask":
         return {"role": "staff", "mask": False}
-    return {"purchase": {"category": "fever", "registered": False}}
+    medicine = next(iter(ctx.thresholds.medicine_categories))
+    return {"purchase": {"category": medicine, "registered": False}}
 
 
 def same_day_times(ctx: Context, t: int, count: int) -> list[int]:
@@ -77,45 +86,53 @@ def same_day_times(ctx: Context, t: int, count: int) -> list[int]:
 
 
 def noncompliance(ctx: Context, t: int) -> None:
-    """venue-noncompliance: 3 or 4 failing scans at one venue in one local day."""
-    venue = open_venue(ctx, t, REQUIRED_TYPES)
-    for at in same_day_times(ctx, t, ctx.rng.choice((3, 3, 4))):
+    """venue-noncompliance: ``noncompliance_min_failures`` (3) failing scans at one venue in
+    one local day, or one more."""
+    venue = open_venue(ctx, t, required_types(ctx))
+    needed = ctx.thresholds.noncompliance_min_failures
+    for at in same_day_times(ctx, t, ctx.rng.choice((needed, needed, needed + 1))):
         person = ctx.world.local_person(ctx.rng, venue)
         add_venue_scan(ctx, at, venue, person, **failing_fields(ctx, venue))
 
 
 def crowding(ctx: Context, t: int) -> None:
-    """crowding: capacity + 1 or more scans at a small venue in one 15-minute window."""
+    """crowding: capacity + 1 or more scans at a small venue in one ``crowding_window_s``
+    window (15 minutes)."""
     types = ("pharmacy", "police_station", "other", "restaurant")
     venue = open_venue(ctx, t, types, max_capacity=40)
-    window = t // CROWDING_WINDOW_MS
-    low = max(window * CROWDING_WINDOW_MS, ctx.start)
-    high = min((window + 1) * CROWDING_WINDOW_MS, ctx.end)
+    length = ctx.thresholds.crowding_window_s * 1000
+    window = t // length
+    low = max(window * length, ctx.start)
+    high = min((window + 1) * length, ctx.end)
     ctx.crowding_blocks.add((venue.index, window))
     count = venue.capacity + 1 + ctx.rng.randrange(3)
     for at in sorted(ctx.rng.randrange(low, high) for _ in range(count)):
         add_venue_scan(ctx, at, venue, ctx.world.local_person(ctx.rng, venue))
 
 
-def surge_target(mean: float, var: float, count: int) -> int:
+def surge_target(th: Thresholds, mean: float, var: float, count: int) -> int:
     """The least window count above ``count`` that fires checkpoint-surge (rules.md)."""
-    n = max(count + 1, math.ceil(mean + max(SURGE_MIN_EXCESS, SURGE_SIGMAS * math.sqrt(var))))
-    while n > count + 1 and _fires(n - 1, mean, var):
+    least = max(th.surge_min_excess, th.surge_sigmas * math.sqrt(var))
+    n = max(count + 1, math.ceil(mean + least))
+    while n > count + 1 and surge_fires(th, n - 1, mean, var):
         n -= 1
-    while not _fires(n, mean, var):
+    while not surge_fires(th, n, mean, var):
         n += 1
     return n
 
 
-def _fires(n: int, mean: float, var: float) -> bool:
+def surge_fires(th: Thresholds, n: int, mean: float, var: float) -> bool:
+    """Whether a window count ``n`` fires checkpoint-surge over the baseline (rules.md)."""
     excess = n - mean
-    return excess > SURGE_SIGMAS * math.sqrt(var) and excess >= SURGE_MIN_EXCESS
+    return excess > th.surge_sigmas * math.sqrt(var) and excess >= th.surge_min_excess
 
 
 def surge(ctx: Context, t: int) -> None:
-    """checkpoint-surge: a marker that, once the writer reaches it, plans the coach-load."""
-    checkpoint = ctx.rng.randrange(len(CHECKPOINTS))
-    at = t // SURGE_WINDOW_MS * SURGE_WINDOW_MS + ctx.rng.randrange(150_000, 200_000)
+    """checkpoint-surge: a marker that, once the writer reaches it, plans the coach-load
+    (half to two thirds into a window)."""
+    checkpoint = ctx.rng.randrange(len(ctx.world.checkpoints))
+    window = _window_ms(ctx.thresholds)
+    at = t // window * window + ctx.rng.randrange(window // 2, window * 2 // 3)
     at = max(at, t)
     if at < ctx.end:
         marker = Tracked(at, TAG_MARKER)
@@ -124,7 +141,8 @@ def surge(ctx: Context, t: int) -> None:
 
 
 def _retry_later(ctx: Context, host: MarkerHost, checkpoint: int, at: int) -> None:
-    later = (at // SURGE_WINDOW_MS + 1) * SURGE_WINDOW_MS + 150_000  # mid-way into the next
+    window = _window_ms(ctx.thresholds)
+    later = (at // window + 1) * window + window // 2  # mid-way into the next
     if later < ctx.end - MINUTE_MS:
         marker = Tracked(later, TAG_MARKER)
         marker.action = lambda h: _burst(ctx, h, checkpoint, later)
@@ -139,12 +157,14 @@ def _burst(ctx: Context, host: MarkerHost, checkpoint: int, at: int) -> None:
     """
     view = host.inbound(checkpoint)
     last = min(at + 60_000, view.window_end - 1, ctx.end - 1)
-    if view.updates < SURGE_WARMUP or last <= at:  # not judged yet, or no room: next window
+    th = ctx.thresholds
+    if view.updates < th.surge_warmup_windows or last <= at:  # not judged yet, or no room
         _retry_later(ctx, host, checkpoint, at)
         return
     host.freeze_inbound(checkpoint)
-    size = surge_target(view.mean, view.var, view.scans) - view.scans + ctx.rng.randrange(1, 5)
-    site = CHECKPOINTS[checkpoint].site_id
+    size = surge_target(th, view.mean, view.var, view.scans) - view.scans
+    size += ctx.rng.randrange(1, 5)
+    site = ctx.world.checkpoints[checkpoint].site_id
     for when in sorted(ctx.rng.randint(at + 1, last) for _ in range(size)):
         person = newcomer(ctx)
         data = checkpoint_scan(when, site, "in", (person.person_id, person.phone))
@@ -154,16 +174,17 @@ def _burst(ctx: Context, host: MarkerHost, checkpoint: int, at: int) -> None:
 
 def _places(ctx: Context, t: int) -> list[tuple[int, Venue | None]]:
     """Candidate scan places: every checkpoint (index, None) and some open venues (-1, v)."""
-    places: list[tuple[int, Venue | None]] = [(k, None) for k in range(len(CHECKPOINTS))]
+    places: list[tuple[int, Venue | None]] = [(k, None) for k in range(len(ctx.world.checkpoints))]
     places += [(-1, open_venue(ctx, t)) for _ in range(30)]
     return places
 
 
-def _coords(place: tuple[int, Venue | None]) -> tuple[float, float]:
+def _coords(ctx: Context, place: tuple[int, Venue | None]) -> tuple[float, float]:
     index, venue = place
     if venue is not None:
         return venue.lat, venue.lon
-    return CHECKPOINTS[index].lat, CHECKPOINTS[index].lon
+    checkpoint = ctx.world.checkpoints[index]
+    return checkpoint.lat, checkpoint.lon
 
 
 def _scan_at(ctx: Context, t: int, place: tuple[int, Venue | None], person: Person) -> None:
@@ -174,16 +195,28 @@ def _scan_at(ctx: Context, t: int, place: tuple[int, Venue | None], person: Pers
         add_checkpoint_scan(ctx, t, index, ctx.rng.choice(("in", "out")), person)
 
 
+def _farthest_checkpoints(ctx: Context) -> tuple[int, int]:
+    """The two checkpoints farthest apart (for a place with none far enough from it)."""
+    spots = [_coords(ctx, (k, None)) for k in range(len(ctx.world.checkpoints))]
+    pairs = [(a, b) for a in range(len(spots)) for b in range(a)]
+    return max(pairs, key=lambda p: haversine_km(*spots[p[0]], *spots[p[1]]))
+
+
 def impossible_travel(ctx: Context, t: int) -> None:
-    """impossible-travel: a newcomer's code at two places 8+ km apart at 300+ km/h."""
+    """impossible-travel: a newcomer's code at two places ``FAR`` times the least distance
+    apart (8+ km) at ``FAST`` times the speed (300+ km/h)."""
+    th = ctx.thresholds
+    far_km, speed = FAR * th.impossible_travel_min_km, FAST * th.impossible_travel_kmh
     places = _places(ctx, t)
     first = ctx.rng.choice(places)
-    far = [p for p in places if haversine_km(*_coords(first), *_coords(p)) >= FAR_KM]
-    if not far:
-        first, far = (4, None), [(2, None)]  # caoba-toll and xikang-bridge, 15 km apart
+    here = _coords(ctx, first)
+    far = [p for p in places if haversine_km(*here, *_coords(ctx, p)) >= far_km]
+    if not far:  # no place far enough from this one: two checkpoints are (9 km at least)
+        a, b = _farthest_checkpoints(ctx)
+        first, far = (a, None), [(b, None)]
     second = ctx.rng.choice(far)
-    distance = haversine_km(*_coords(first), *_coords(second))
-    longest = int(distance / 300 * HOUR_MS)
+    distance = haversine_km(*_coords(ctx, first), *_coords(ctx, second))
+    longest = int(distance / speed * HOUR_MS)
     step = 0 if ctx.rng.random() < 0.2 else ctx.rng.randrange(min(20_000, longest), longest + 1)
     person = newcomer(ctx)
     _scan_at(ctx, t, first, person)
@@ -193,9 +226,11 @@ def impossible_travel(ctx: Context, t: int) -> None:
 
 
 def returnee_untested(ctx: Context, t: int) -> None:
-    """returnee-untested: a risky entry, then no test shown within 24 h (four ways)."""
+    """returnee-untested: a risky entry, then no test shown within ``returnee_test_within_s``
+    (24 h; four ways)."""
+    within = ctx.thresholds.returnee_test_within_s * 1000
     person = newcomer(ctx)
-    checkpoint = ctx.rng.randrange(len(CHECKPOINTS))
+    checkpoint = ctx.rng.randrange(len(ctx.world.checkpoints))
     add_checkpoint_scan(ctx, t, checkpoint, "in", person, travel=risky_travel(ctx, t))
     way = ctx.rng.choice(("silent", "untested", "old-test", "late-result"))
     if way == "silent":
@@ -209,7 +244,7 @@ def returnee_untested(ctx: Context, t: int) -> None:
         }
     elif way == "late-result":
         fields["nat"] = {"result": "negative", "sampled_at": iso(shown)}
-        shown = t + 24 * HOUR_MS + ctx.rng.randrange(MINUTE_MS, 2 * HOUR_MS)
+        shown = t + within + ctx.rng.randrange(MINUTE_MS, 2 * HOUR_MS)
     if shown < ctx.end:
         add_venue_scan(
             ctx, shown, open_venue(ctx, shown, ("hotel", "restaurant")), person, **fields

@@ -1,7 +1,9 @@
-"""What the planners share: options, world, plan, risk timeline, counters.
+"""What the planners share: options, world, plan, risk timeline, thresholds, counters.
 
 Made once per scenario by ``engine``; ``patrol`` and the anomaly makers add their
 tracked items through it, so incident numbers and inspection targets never clash.
+The thresholds are the rules configuration's: makers size what they inject from
+them (a fever at the warning threshold, a check-in exactly one gap later).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from rules import Thresholds
 from streams.devtools.scenario.options import ScenarioOptions
 from streams.devtools.scenario.reference import RiskTimeline
 from streams.devtools.scenario.tracked import Plan
@@ -30,6 +33,8 @@ class Context:
     plan: Plan
     risk: RiskTimeline
     rng: random.Random
+    thresholds: Thresholds
+    """The rules' thresholds the scenario is generated for."""
     incidents: int = 0
     gap_requests: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     """Per key site, (time, gap ms): the check-in after ``time`` comes ``gap`` after the last."""

@@ -1,4 +1,4 @@
-"""Live counts per venue (15-minute windows) and per checkpoint (5-minute windows).
+"""Live counts per venue (crowding windows) and per checkpoint (surge windows).
 
 The writer keeps background scans below what fires ``crowding`` and
 ``checkpoint-surge``: ``VenueWindows.room`` is how many more background scans a
@@ -6,21 +6,19 @@ venue may take in the current window (its capacity less the injected scans of
 the window; zero where an injected crowd is planned), ``CheckpointWindows.cap``
 how many background inbound scans a checkpoint may take before, counted with
 the injected ones, its window would fire. Injected scans are judged exactly as
-docs/rules.md says, from the true running counts, by ``on_venue_scan`` and
+docs/rules.md says, from the true running counts and the rules' thresholds
+(``surge_alpha``, ``surge_sigmas``, ...), by ``on_venue_scan`` and
 ``on_inbound_scan``.
 """
 
 from __future__ import annotations
 
-import math
-
-from streams.devtools.scenario.anomalies_window import SURGE_WARMUP, surge_target
-from streams.devtools.scenario.places import CHECKPOINTS
+from rules import Thresholds
+from streams.devtools.scenario.anomalies_window import surge_fires, surge_target
 
 __all__ = ["NO_CAP", "CheckpointWindows", "VenueWindows"]
 
 NO_CAP = 1 << 60
-ALPHA = 0.1
 
 
 class VenueWindows:
@@ -56,10 +54,12 @@ class VenueWindows:
 
 
 class CheckpointWindows:
-    """Inbound counts per checkpoint in the current 5-minute window, and the EWMA baselines."""
+    """Inbound counts per checkpoint in the current surge window, and the EWMA baselines."""
 
-    def __init__(self) -> None:
-        size = len(CHECKPOINTS)
+    def __init__(self, checkpoints: int, thresholds: Thresholds) -> None:
+        """``checkpoints``: how many (indices as ``World.checkpoints``)."""
+        self.thresholds = thresholds
+        size = checkpoints
         self.background = [0] * size
         self.cap = [NO_CAP] * size
         self.injected = [0] * size
@@ -75,12 +75,13 @@ class CheckpointWindows:
             self.background[k] = self.injected[k] = 0
             self.fired[k] = False
             self.cap[k] = NO_CAP
-            if self.updates[k] >= SURGE_WARMUP:
-                most = surge_target(self.mean[k], self.var[k], -1) - 1
+            if self.updates[k] >= self.thresholds.surge_warmup_windows:
+                most = surge_target(self.thresholds, self.mean[k], self.var[k], -1) - 1
                 self.cap[k] = most - injected_inbound[k]
 
     def end(self) -> None:
         """Close the window: every started checkpoint's baseline takes its count."""
+        alpha = self.thresholds.surge_alpha
         for k in range(len(self.cap)):
             count = self.background[k] + self.injected[k]
             if not self.started[k] and count == 0:
@@ -89,17 +90,17 @@ class CheckpointWindows:
                 self.started[k], self.mean[k], self.var[k] = True, float(count), 0.0
             else:
                 d = count - self.mean[k]
-                self.mean[k] += ALPHA * d
-                self.var[k] = (1 - ALPHA) * (self.var[k] + ALPHA * d * d)
+                self.mean[k] += alpha * d
+                self.var[k] = (1 - alpha) * (self.var[k] + alpha * d * d)
             self.updates[k] += 1
 
     def on_inbound_scan(self, k: int) -> bool:
         """Count an injected inbound scan; True when it is the window's crossing scan."""
         self.injected[k] += 1
-        if self.fired[k] or self.updates[k] < SURGE_WARMUP:
+        if self.fired[k] or self.updates[k] < self.thresholds.surge_warmup_windows:
             return False
-        excess = self.background[k] + self.injected[k] - self.mean[k]
-        if excess > 4.0 * math.sqrt(self.var[k]) and excess >= 20.0:
+        count = self.background[k] + self.injected[k]
+        if surge_fires(self.thresholds, count, self.mean[k], self.var[k]):
             self.fired[k] = True
             return True
         return False

@@ -6,7 +6,10 @@ the anomalies, the background patrols and the malformed lines; write the file
 window by window; derive the expected alerts; write the labels. Deterministic:
 every random choice comes from a ``random.Random`` seeded from the options.
 The path ``-`` is standard output (plain JSON Lines; the labels then go only
-where ``labels`` says).
+where ``labels`` says). The thresholds and places are those of a rules
+configuration (the shipped defaults unless the caller passes one, as
+``controlfeed generate --rules`` does), so the labels are the alerts a worker
+with that configuration raises.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from rules import RulesConfig, default_config
 from streams.devtools.scenario.anomalies import plan_anomalies
 from streams.devtools.scenario.context import Context
 from streams.devtools.scenario.labels import expected_alerts
@@ -38,16 +42,13 @@ from streams.devtools.scenario.traffic import Tables, expected_count, rhythm
 from streams.devtools.scenario.world import build_world
 from streams.devtools.scenario.writer import Writer
 
-__all__ = ["STDOUT", "Progress", "Summary", "generate_to"]
+__all__ = ["STDOUT", "Progress", "Summary", "check_rules", "generate_to"]
 
 STDOUT = Path("-")
 """The output path that means standard output."""
 
-SURGE_WINDOW_MS = 300_000
-CROWDING_WINDOW_MS = 900_000
-
 Progress = Callable[[int, int], None]
-"""Called after each 5-minute window with (lines written, lines expected in all)."""
+"""Called after each surge window (5 minutes) with (lines written, lines expected in all)."""
 
 
 @dataclass
@@ -81,12 +82,39 @@ class Summary:
         return sum(self.events.values()) / self.seconds if self.seconds > 0 else 0.0
 
 
-def _windows(options: ScenarioOptions) -> list[tuple[int, int, float]]:
-    """The 5-minute windows (epoch-aligned) with their expected background scan counts."""
+def check_rules(config: RulesConfig) -> None:
+    """``ScenarioError`` for a rules configuration the generator cannot keep its promises
+    under: background traffic must stay below every rule (docs/scenarios.md)."""
+    th = config.thresholds
+    problems = []
+    if th.crowding_window_s % th.surge_window_s:
+        problems.append(
+            f"crowding_window_s ({th.crowding_window_s}) is not a multiple of surge_window_s "
+            f"({th.surge_window_s}): the generator writes whole surge windows"
+        )
+    if "other" in th.medicine_categories:
+        problems.append("medicine_categories lists 'other', which background purchases are")
+    if th.impossible_travel_min_km < 2:
+        problems.append(
+            f"impossible_travel_min_km ({th.impossible_travel_min_km:g}) is below 2 km, the "
+            "width of a grid background people stay in"
+        )
+    if not any(p.kind == "checkpoint" for p in config.places.values()):
+        problems.append("there is no checkpoint among the places")
+    if problems:
+        raise ScenarioError(
+            "the rules configuration cannot be generated for: " + "; ".join(problems),
+            hint="Generate with the default thresholds (no --rules), or change these.",
+        )
+
+
+def _windows(options: ScenarioOptions, config: RulesConfig) -> list[tuple[int, int, float]]:
+    """The surge windows (epoch-aligned) with their expected background scan counts."""
     start, end = options.start_ms, options.end_ms
+    size = config.thresholds.surge_window_s * 1000
     bounds = [
-        (max(start, k * SURGE_WINDOW_MS), min(end, (k + 1) * SURGE_WINDOW_MS))
-        for k in range(start // SURGE_WINDOW_MS, (end - 1) // SURGE_WINDOW_MS + 1)
+        (max(start, k * size), min(end, (k + 1) * size))
+        for k in range(start // size, (end - 1) // size + 1)
     ]
     shapes = [rhythm((a + b) // 2) * (b - a) for a, b in bounds]
     factor = options.rate * (end - start) / 1000 / sum(shapes)
@@ -115,13 +143,13 @@ def _open(path: Path) -> Iterator[BinaryIO]:
 
 
 def _plan(
-    options: ScenarioOptions, windows: list[tuple[int, int, float]]
+    options: ScenarioOptions, windows: list[tuple[int, int, float]], config: RulesConfig
 ) -> tuple[Context, dict[str, int]]:
-    world = build_world(options)
+    world = build_world(options, config)
     plan = Plan()
     rng = seeded("plan", options.seed)
     risk = plan_reference(plan, world, options, rng)
-    ctx = Context(options, world, plan, risk, rng)
+    ctx = Context(options, world, plan, risk, rng, config.thresholds)
     scans = sum(lam for _, _, lam in windows)
     anomalies = plan_anomalies(ctx, round(options.anomaly_rate * scans))
     plan_patrols(ctx)
@@ -133,18 +161,20 @@ def _plan(
 def _write(
     ctx: Context, sink: BinaryIO, windows: list[tuple[int, int, float]], progress: Progress | None
 ) -> Writer:
-    options = ctx.options
-    writer = Writer(sink, ctx.world, Tables(ctx.world, options.seed), ctx.plan, options.seed)
+    options, th = ctx.options, ctx.thresholds
+    tables = Tables(ctx.world, options.seed, th)
+    writer = Writer(sink, ctx.world, tables, ctx.plan, options.seed, th)
     counts = seeded("rhythm", options.seed)
+    crowding = th.crowding_window_s * 1000
     blocked: dict[int, set[int]] = {}
     for venue, window in ctx.crowding_blocks:
         blocked.setdefault(window, set()).add(venue)
     expected = round(sum(lam for _, _, lam in windows) + len(ctx.plan))
     group = -1
     for start, end, lam in windows:
-        if start // CROWDING_WINDOW_MS != group:
-            group = start // CROWDING_WINDOW_MS
-            writer.start_window((group + 1) * CROWDING_WINDOW_MS, blocked.get(group, set()))
+        if start // crowding != group:
+            group = start // crowding
+            writer.start_window((group + 1) * crowding, blocked.get(group, set()))
         writer.emit(start, end, expected_count(lam, counts))
         if progress is not None:
             progress(writer.lines, max(expected, writer.lines))
@@ -156,27 +186,34 @@ def generate_to(
     options: ScenarioOptions | None = None,
     progress: Progress | None = None,
     labels: Path | None = None,
+    rules: RulesConfig | None = None,
 ) -> Summary:
     """Write the scenario of ``options`` to ``path`` (.jsonl or .jsonl.gz; ``-``: standard
     output) and its labels to ``labels``, by default beside it (``.labels.json``; none
-    for standard output); returns counts and timing.
+    for standard output); returns counts and timing. ``rules`` gives the thresholds and
+    places (the shipped defaults when omitted).
 
-    Raises ``ScenarioError`` for a bad path; ``OSError`` if writing fails midway.
+    Raises ``ScenarioError`` for a bad path or a rules configuration the generator cannot
+    honour (``check_rules``); ``OSError`` if writing fails midway.
     """
     began = time.perf_counter()
     options = options or ScenarioOptions()
+    config = rules or default_config()
+    check_rules(config)
     out = Path(path)
     if labels is None and out != STDOUT:
         labels = labels_path_for(out)
-    windows = _windows(options)
-    ctx, anomalies = _plan(options, windows)
+    windows = _windows(options, config)
+    ctx, anomalies = _plan(options, windows, config)
     with _open(out) as sink:
         writer = _write(ctx, sink, windows, progress)
-    alerts = expected_alerts(writer.written, writer.alerts, writer.last_event_ms)
+    alerts = expected_alerts(
+        writer.written, writer.alerts, writer.last_event_ms, config.thresholds, ctx.world
+    )
     events = {**writer.events, **writer.references}
     try:
         if labels is not None:
-            write_labels(labels, options, events, alerts, writer.malformed)
+            write_labels(labels, options, events, alerts, writer.malformed, config)
     except OSError as err:
         raise ScenarioError(
             f"cannot write {labels}: {err.strerror}", hint="Check that the folder is writable."

@@ -14,24 +14,20 @@ from typing import Any
 
 from streams.devtools.scenario.context import Context
 from streams.devtools.scenario.people import HOME_COUNTY, RISK_COUNTIES, SAFE_COUNTIES, Person
-from streams.devtools.scenario.places import CHECKPOINTS
 from streams.devtools.scenario.tracked import Tracked, checkpoint_scan, venue_scan
 from streams.devtools.scenario.world import Venue
 
 __all__ = [
-    "REQUIRED_TYPES",
     "add_checkpoint_scan",
     "add_venue_scan",
     "checkpoint_person",
     "local_travel",
     "newcomer",
     "open_venue",
+    "required_types",
     "risky_travel",
     "who",
 ]
-
-REQUIRED_TYPES = ("pharmacy", "restaurant", "hotel", "bus_station", "mall", "supermarket")
-"""Venue types that must take temperatures (rules.md ``temperature_required_types``)."""
 
 Who = tuple[str | None, str | None]
 
@@ -39,6 +35,12 @@ Who = tuple[str | None, str | None]
 def who(person: Person | None) -> Who:
     """(person_id, phone) of a person, or (None, None) for a scan without a code."""
     return (None, None) if person is None else (person.person_id, person.phone)
+
+
+def required_types(ctx: Context) -> tuple[str, ...]:
+    """Venue types that must take temperatures (``temperature_required_types``), in the
+    rules configuration's order."""
+    return tuple(ctx.thresholds.temperature_required_types)
 
 
 def newcomer(ctx: Context) -> Person:
@@ -97,7 +99,7 @@ def add_checkpoint_scan(
     ctx: Context, t: int, checkpoint: int, direction: str, person: Person | None, **fields: Any
 ) -> Tracked:
     """Plan a checkpoint scan at ``t``; ``fields`` override the healthy defaults."""
-    data = checkpoint_scan(t, CHECKPOINTS[checkpoint].site_id, direction, who(person))
+    data = checkpoint_scan(t, ctx.world.checkpoints[checkpoint].site_id, direction, who(person))
     data["travel"] = local_travel(ctx)
     data.update(fields)
     return ctx.plan.record(t, data)

@@ -4,9 +4,10 @@ Background scans are healthy by construction and never tracked, so every alert
 of docs/rules.md comes from the tracked records: reference records, patrol
 events and injected scans, walked here in file order (which is the rules'
 order). Crowding and surge depend on background counts too; the writer finds
-those while writing and they are merged in. Called by ``engine`` after the
-last line; a wrong label is a bug in the generator, which the oracle test
-(tests/unit/test_generate_labels.py) catches.
+those while writing and they are merged in. The thresholds and the places are
+the rules configuration's (the defaults in brackets below). Called by
+``engine`` after the last line; a wrong label is a bug in the generator, which
+the oracle test (tests/unit/test_generate_labels.py) catches.
 """
 
 from __future__ import annotations
@@ -15,19 +16,15 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
+from rules import Thresholds
 from streams.devtools.scenario.clock import HOUR_MS, local_day
 from streams.devtools.scenario.expected import Expected
-from streams.devtools.scenario.places import KEY_SITES, haversine_km
+from streams.devtools.scenario.places import haversine_km
 from streams.devtools.scenario.tracked import Tracked
+from streams.devtools.scenario.world import World
 
-__all__ = ["ALLOWED_LATENESS_MS", "expected_alerts"]
+__all__ = ["expected_alerts"]
 
-ALLOWED_LATENESS_MS = 600_000
-MEDICINES = frozenset({"fever", "cough", "antiviral", "antibiotic"})
-POLICE_TYPES = frozenset({"rumor", "counterfeit_goods", "illegal_vaccine", "checkpoint_conflict"})
-REQUIRED = frozenset({"pharmacy", "restaurant", "hotel", "bus_station", "mall", "supermarket"})
-SITES = {s.site_id: (s.lat, s.lon) for s in KEY_SITES}
-DAY_MS = 24 * HOUR_MS
 STAGES = {"dispatched": 1, "arrived": 2, "resolved": 3}
 
 Data = dict[str, Any]
@@ -40,8 +37,12 @@ def _ms(text: str) -> int:
 class _Replay:
     """The records in order with the reference state as of each, and what the rules keep."""
 
-    def __init__(self, cutoff: int) -> None:
+    def __init__(self, cutoff: int, thresholds: Thresholds, world: World) -> None:
         self.cutoff = cutoff
+        self.th = thresholds
+        self.coordinates = world.coordinates
+        """Where each configured place is (checkpoint scans are at their checkpoint)."""
+        self.key_sites = [s.site_id for s in world.key_sites]
         self.venues: dict[str, Data] = {}
         self.risk: dict[str, str] = {}
         self.alerts: list[Expected] = []
@@ -75,7 +76,7 @@ def _scan(replay: _Replay, item: Tracked, data: Data) -> None:
     if data["feed"] == "checkpoint_scan":
         place = ("checkpoint", data["checkpoint_id"])
         venue: Data | None = None
-        coords: tuple[float, float] | None = SITES.get(data["checkpoint_id"])
+        coords: tuple[float, float] | None = replay.coordinates.get(data["checkpoint_id"])
     else:
         place = ("venue", data["venue_id"])
         venue = replay.venues.get(data["venue_id"])
@@ -96,8 +97,10 @@ def _scan(replay: _Replay, item: Tracked, data: Data) -> None:
     elif code == "none":
         replay.add("no-code", "warning", ids, t, place)
     temperature = data.get("temperature_c")
-    if temperature is not None and temperature >= 37.3:
-        replay.add("fever", "critical" if temperature >= 38.5 else "warning", ids, t, who)
+    th = replay.th
+    if temperature is not None and temperature >= th.fever_warning_c:
+        hot = "critical" if temperature >= th.fever_critical_c else "warning"
+        replay.add("fever", hot, ids, t, who)
     if venue is not None:
         _venue_rules(replay, item, data, venue, place)
     if person is not None:
@@ -108,8 +111,9 @@ def _venue_rules(
     replay: _Replay, item: Tracked, data: Data, venue: Data, place: tuple[str, str]
 ) -> None:
     ids, t = [item.event_id], item.time
+    th = replay.th
     purchase = data.get("purchase")
-    medicine = purchase is not None and purchase["category"] in MEDICINES
+    medicine = purchase is not None and purchase["category"] in th.medicine_categories
     if venue["type"] == "pharmacy" and purchase is not None and medicine:
         replay.add(
             "pharmacy-fever-purchase",
@@ -125,10 +129,10 @@ def _venue_rules(
         or (data["role"] == "staff" and data.get("mask") is False)
         or (purchase is not None and medicine and not purchase["registered"])
     )
-    if venue["type"] in REQUIRED and failing:
+    if venue["type"] in th.temperature_required_types and failing:
         day = replay.failures[(place[1], local_day(t))]
         day.append(item.event_id)
-        if len(day) == 3:
+        if len(day) == th.noncompliance_min_failures:
             replay.add("venue-noncompliance", "warning", day, t, place)
 
 
@@ -143,14 +147,17 @@ def _person(
         return
     distance = haversine_km(*before[1], *coords)
     hours = (item.time - before[0].time) / HOUR_MS
-    if distance >= 5.0 and (hours == 0 or distance / hours > 150.0):
+    th = replay.th
+    fast = hours == 0 or distance / hours > th.impossible_travel_kmh
+    if distance >= th.impossible_travel_min_km and fast:
         ids = [before[0].event_id, item.event_id]
         replay.add("impossible-travel", "warning", ids, item.time, ("person", person))
 
 
 def _returnees(replay: _Replay) -> None:
+    within = replay.th.returnee_test_within_s * 1000
     for entry, person in replay.entries:
-        start, deadline = entry.time, entry.time + DAY_MS
+        start, deadline = entry.time, entry.time + within
         tested = any(
             start < t <= deadline and sampled is not None and start < sampled <= deadline
             for t, sampled in replay.scans[person]
@@ -168,13 +175,15 @@ def _incidents(replay: _Replay) -> None:
         data = item.data or {}
         if data["kind"] == "incident_reported":
             reports.setdefault(data["incident_id"], item)
-            if data["incident_type"] in POLICE_TYPES:
+            if data["incident_type"] in replay.th.police_incident_types:
                 subject = ("incident", data["incident_id"])
                 replay.add("police-incident", "warning", [item.event_id], item.time, subject)
         elif data["kind"] in STAGES:
             stages[data["incident_id"]].append((STAGES[data["kind"]], item.time))
+    th = replay.th
+    limits = ((1, th.dispatch_s * 1000), (2, th.arrive_s * 1000), (3, th.resolve_s * 1000))
     for incident, report in reports.items():
-        for stage, limit in ((1, 60_000), (2, 180_000), (3, 300_000)):
+        for stage, limit in limits:
             deadline = report.time + limit
             if any(s >= stage and t <= deadline for s, t in stages[incident]):
                 continue
@@ -188,7 +197,8 @@ def _patrol_gaps(replay: _Replay) -> None:
     if not replay.patrols:
         return
     first = replay.patrols[0].time
-    for site in SITES:
+    gap = replay.th.patrol_gap_s * 1000
+    for site in replay.key_sites:
         checkins = [
             p
             for p in replay.patrols
@@ -196,7 +206,7 @@ def _patrol_gaps(replay: _Replay) -> None:
         ]
         clock, evidence = first, list[str]()
         for checkin in [*checkins, None]:
-            deadline = clock + 2 * HOUR_MS
+            deadline = clock + gap
             if (checkin is None or checkin.time > deadline) and replay.passed(deadline):
                 replay.add("patrol-gap", "warning", evidence, deadline, ("site", site))
             if checkin is not None:
@@ -204,6 +214,7 @@ def _patrol_gaps(replay: _Replay) -> None:
 
 
 def _inspections(replay: _Replay) -> None:
+    within = replay.th.reinspection_within_s * 1000
     done: dict[str, list[int]] = defaultdict(list)
     inspections = [p for p in replay.patrols if p.data and p.data["kind"] == "inspection"]
     for item in inspections:
@@ -214,7 +225,7 @@ def _inspections(replay: _Replay) -> None:
             replay.add(
                 "inspection-failed", "warning", [item.event_id], item.time, ("venue", target)
             )
-            deadline = item.time + DAY_MS
+            deadline = item.time + within
             if replay.passed(deadline) and not any(item.time < t <= deadline for t in done[target]):
                 replay.add(
                     "inspection-failed", "critical", [item.event_id], deadline, ("venue", target)
@@ -222,10 +233,16 @@ def _inspections(replay: _Replay) -> None:
 
 
 def expected_alerts(
-    written: list[Tracked], window_alerts: list[Expected], last_event_ms: int
+    written: list[Tracked],
+    window_alerts: list[Expected],
+    last_event_ms: int,
+    thresholds: Thresholds,
+    world: World,
 ) -> list[Expected]:
-    """Every alert docs/rules.md raises on the file, sorted by (time, rule, severity, evidence)."""
-    replay = _Replay(last_event_ms - ALLOWED_LATENESS_MS)
+    """Every alert docs/rules.md raises on the file with ``thresholds`` at the places of
+    ``world``, sorted by (time, rule, severity, evidence)."""
+    cutoff = last_event_ms - thresholds.allowed_lateness_s * 1000
+    replay = _Replay(cutoff, thresholds, world)
     for item in written:
         data = item.data or {}
         feed = data["feed"]

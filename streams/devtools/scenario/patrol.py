@@ -4,21 +4,39 @@ Planned in full by ``engine`` after the anomalies are known (their patrol gaps
 shape the check-in schedule). None of it triggers a rule: every key site gets a
 check-in within minutes of the start and then every 40-88 minutes; incidents
 are of the non-police types and meet the 1-3-5 limits with margin; inspections
-pass and never touch the venues the anomaly makers fail.
+pass and never touch the venues the anomaly makers fail. The key sites, the
+police types and the limits are the rules configuration's.
 """
 
 from __future__ import annotations
 
+from typing import get_args
+
+from schemas.feeds import IncidentType
 from streams.devtools.scenario.clock import MINUTE_MS
 from streams.devtools.scenario.context import UNITS, Context
-from streams.devtools.scenario.places import GRIDS, KEY_SITES
+from streams.devtools.scenario.places import GRIDS
 from streams.devtools.scenario.tracked import patrol_event
 
-__all__ = ["incident_lifecycle", "location_near", "plan_patrols"]
+__all__ = ["calm_types", "in_time_stages", "incident_lifecycle", "location_near", "plan_patrols"]
 
-BACKGROUND_INCIDENT_TYPES = ("gathering", "dispute", "other")
 INCIDENTS_PER_HOUR = 0.5
 INSPECTIONS_PER_HOUR = 1.0
+
+
+def calm_types(ctx: Context) -> tuple[str, ...]:
+    """The incident types that are not ``police_incident_types`` (gathering, dispute, other),
+    in the feed's order."""
+    police = ctx.thresholds.police_incident_types
+    return tuple(t for t in get_args(IncidentType) if t not in police)
+
+
+def in_time_stages(ctx: Context) -> tuple[float, float, float]:
+    """Offsets (s) of dispatch, arrival and resolution that meet ``dispatch_s``,
+    ``arrive_s`` and ``resolve_s`` (1-3-5) with 10 s of margin at least."""
+    d, a, r = ctx.thresholds.dispatch_s, ctx.thresholds.arrive_s, ctx.thresholds.resolve_s
+    rng = ctx.rng
+    return rng.uniform(5, d - 10), rng.uniform(d + 10, a - 10), rng.uniform(a + 10, r - 10)
 
 
 def location_near(ctx: Context) -> dict[str, float]:
@@ -60,7 +78,7 @@ def incident_lifecycle(
 
 def _plan_checkins(ctx: Context) -> None:
     rng = ctx.rng
-    for k, site in enumerate(KEY_SITES):
+    for k, site in enumerate(ctx.world.key_sites):
         unit = UNITS[k % len(UNITS)]
         pending = sorted(ctx.gap_requests.get(site.site_id, []))
         t = ctx.start + rng.randrange(1 * MINUTE_MS, 8 * MINUTE_MS)
@@ -79,8 +97,8 @@ def _plan_incidents(ctx: Context) -> None:
     count = round(ctx.options.duration_s / 3600 * INCIDENTS_PER_HOUR)
     for _ in range(count):
         t = rng.randrange(ctx.start + MINUTE_MS, ctx.end)
-        stages = (rng.uniform(5, 50), rng.uniform(70, 170), rng.uniform(190, 290))
-        incident_lifecycle(ctx, t, rng.choice(BACKGROUND_INCIDENT_TYPES), stages)
+        stages = in_time_stages(ctx)
+        incident_lifecycle(ctx, t, rng.choice(calm_types(ctx)), stages)
 
 
 def _plan_inspections(ctx: Context) -> None:

@@ -1,43 +1,77 @@
-"""Fixed geography of Yucheng district: key sites, community grids and villages.
+"""Geography of Yucheng district: the rules' places, community grids and villages.
 
-The five checkpoints and the bus station carry docs/domain.md's coordinates. The 7
-community grids of Qingjiang subdistrict lie in the city; the 14 villages of
-Bifengxia town north-west of it. Each grid is a disc small enough (at most
-``radius_km``) that two places in it are never 5 km apart, the distance from
-which impossible travel can fire: background people stay in their grid.
+The checkpoints and key sites are the rules configuration's places (their one
+home is ``rules/defaults.toml``, with an operator's file laid over it):
+``sites_of`` turns them into ``Site`` objects with the traffic share each
+checkpoint gets here. The 7 community grids of Qingjiang subdistrict lie in
+the city; the 14 villages of Bifengxia town north-west of it. Each grid is a
+disc small enough (at most ``radius_km``) that two places in it are never as
+far apart as impossible travel needs (``impossible_travel_min_km``, 5 km by
+default): background people stay in their grid.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final
+
+from rules import Place
 
 __all__ = [
-    "CHECKPOINTS",
+    "CHECKPOINT_WEIGHTS",
     "GRIDS",
-    "KEY_SITES",
-    "LOCAL_REACH_KM",
     "Grid",
     "Site",
     "haversine_km",
+    "local_reach_km",
+    "sites_of",
 ]
 
-LOCAL_REACH_KM = 4.0
-"""Upper bound of any distance a background person travels (impossible travel needs 5)."""
+CHECKPOINT_WEIGHTS: Final[dict[str, float]] = {
+    "jinjiguan-toll": 3.0,
+    "fengming-toll": 2.0,
+    "xikang-bridge": 2.0,
+    "yaan-north-toll": 2.0,
+    "caoba-toll": 1.0,
+}
+"""Share of checkpoint traffic by checkpoint id; a configured checkpoint not listed gets 1."""
+
+
+def local_reach_km(impossible_travel_min_km: float) -> float:
+    """Upper bound of any distance a background person travels: 0.8 of what impossible
+    travel needs (4 km of the default 5)."""
+    return 0.8 * impossible_travel_min_km
 
 
 @dataclass(frozen=True)
 class Site:
-    """A checkpoint or the bus station (docs/domain.md)."""
+    """A place of the rules configuration: a checkpoint, a key site, or both."""
 
     site_id: str
-    name: str
     lat: float
     lon: float
     checkpoint: bool
-    """False only for the bus station, a key site but no checkpoint."""
+    """Scans happen here (``kind = "checkpoint"``)."""
+    key_site: bool
+    """Patrols check in here (``patrol-gap`` watches it)."""
     weight: float
     """Share of checkpoint traffic (checkpoints only)."""
+
+
+def sites_of(places: dict[str, Place]) -> tuple[Site, ...]:
+    """The configured places as sites, in the configuration's order."""
+    return tuple(
+        Site(
+            place.place_id,
+            place.lat,
+            place.lon,
+            place.kind == "checkpoint",
+            place.key_site,
+            CHECKPOINT_WEIGHTS.get(place.place_id, 1.0) if place.kind == "checkpoint" else 0.0,
+        )
+        for place in places.values()
+    )
 
 
 @dataclass(frozen=True)
@@ -53,16 +87,6 @@ class Grid:
     weight: float
     """Share of the population living here."""
 
-
-KEY_SITES: tuple[Site, ...] = (
-    Site("jinjiguan-toll", "金鸡关收费站", 30.0206, 103.0633, True, 3.0),
-    Site("fengming-toll", "凤鸣收费站", 29.9428, 103.0450, True, 2.0),
-    Site("xikang-bridge", "西康大桥", 29.9915, 102.9995, True, 2.0),
-    Site("yaan-north-toll", "雅安北收费站", 30.0600, 103.0300, True, 2.0),
-    Site("caoba-toll", "草坝收费站", 30.0550, 103.1530, True, 1.0),
-    Site("bus-station", "雅安汽车客运站", 29.9870, 103.0050, False, 0.0),
-)
-CHECKPOINTS: tuple[Site, ...] = tuple(s for s in KEY_SITES if s.checkpoint)
 
 _QINGJIANG = (
     ("canping", "苍坪社区", 29.9935, 103.0080, 0.9),

@@ -99,7 +99,7 @@ class MarkerHost(Protocol):
     """What the writer offers a marker's action."""
 
     def inbound(self, checkpoint: int) -> InboundView:
-        """The inbound state of ``checkpoint`` (index in ``CHECKPOINTS``) now."""
+        """The inbound state of ``checkpoint`` (index in ``World.checkpoints``) now."""
         ...
 
     def freeze_inbound(self, checkpoint: int) -> None:

@@ -6,7 +6,8 @@ parlours never drawn), one of its grid's people, a "tail" (role, code,
 temperature, mask, travel, test, purchase) from the venue type's table. The
 tails are healthy by construction: green codes, 35.8-37.2 C, safe counties,
 yesterday's negative tests, no medicine that must be registered, staff masked
-where temperatures are required. Rebuilt each local day (test dates move).
+where temperatures are required (``temperature_required_types``), temperatures
+0.1 C below ``fever_warning_c`` at most. Rebuilt each local day (test dates move).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from __future__ import annotations
 import math
 import random
 
+from rules import Thresholds
 from streams.devtools.scenario.clock import local_day_start, local_hour, second_prefix
 from streams.devtools.scenario.options import seeded
 from streams.devtools.scenario.people import HOME_COUNTY, SAFE_COUNTIES, make_plate
-from streams.devtools.scenario.places import CHECKPOINTS
 from streams.devtools.scenario.world import VENUE_TYPES, World
 
 __all__ = ["CHECKPOINT_SHARE", "LOTTERY_BITS", "Tables", "expected_count", "rhythm"]
@@ -25,7 +26,6 @@ __all__ = ["CHECKPOINT_SHARE", "LOTTERY_BITS", "Tables", "expected_count", "rhyt
 LOTTERY_BITS = 16
 CHECKPOINT_SHARE = 56
 """Of 256: the share of background scans taken at checkpoints (about 22 %)."""
-REQUIRED = frozenset({"pharmacy", "restaurant", "hotel", "bus_station", "mall", "supermarket"})
 _TRAVEL_TYPES = frozenset({"bus_station", "hotel"})
 _PLATES = ("川T", "川T", "川T", "川A", "川L", "川Z", "渝A", "云A", "藏A", "京N", "粤B")
 # Local hour -> relative traffic: quiet nights, a morning and an evening rush.
@@ -40,8 +40,8 @@ def rhythm(ms: int) -> float:
     return _SHAPE[low] + (_SHAPE[(low + 1) % 24] - _SHAPE[low]) * (hour - low)
 
 
-def _temperature(rng: random.Random) -> str:
-    return f"{min(37.2, max(35.8, rng.gauss(36.5, 0.25))):.1f}"
+def _temperature(rng: random.Random, top: float) -> str:
+    return f"{min(top, max(35.8, rng.gauss(36.5, 0.25))):.1f}"
 
 
 def _travel(rng: random.Random) -> str:
@@ -57,10 +57,11 @@ def _nat(rng: random.Random, day: str) -> str:
     return f',"nat":{{"result":"negative","sampled_at":"{at}"}}'
 
 
-def _venue_tail(kind: str, rng: random.Random, day: str) -> str:
+def _venue_tail(kind: str, rng: random.Random, day: str, th: Thresholds) -> str:
     staff = rng.random() < 0.1
-    required = kind in REQUIRED
-    temperature = "null" if not required and rng.random() < 0.3 else _temperature(rng)
+    required = kind in th.temperature_required_types
+    top = round(th.fever_warning_c - 0.1, 1)
+    temperature = "null" if not required and rng.random() < 0.3 else _temperature(rng, top)
     if staff:
         mask = "false" if not required and rng.random() < 0.15 else "true"
     else:
@@ -76,11 +77,12 @@ def _venue_tail(kind: str, rng: random.Random, day: str) -> str:
     return tail + "}\n"
 
 
-def _checkpoint_tail(rng: random.Random, day: str) -> str:
+def _checkpoint_tail(rng: random.Random, day: str, th: Thresholds) -> str:
     tail = ""
     if rng.random() < 0.6:
         tail = f'"plate":"{make_plate(rng, rng.choice(_PLATES))}",'
-    tail += f'"temperature_c":{_temperature(rng)},"health_code":"green",' + _travel(rng)
+    top = round(th.fever_warning_c - 0.1, 1)
+    tail += f'"temperature_c":{_temperature(rng, top)},"health_code":"green",' + _travel(rng)
     if rng.random() < 0.7:
         tail += _nat(rng, day)
     return tail + "}\n"
@@ -89,11 +91,13 @@ def _checkpoint_tail(rng: random.Random, day: str) -> str:
 class Tables:
     """The background's lookup tables for one world (UTF-8 pieces); tails per local day.
 
-    A tail ends the line: its closing brace and the newline.
+    A tail ends the line: its closing brace and the newline. ``thresholds`` keep the
+    tails healthy.
     """
 
-    def __init__(self, world: World, seed: int) -> None:
+    def __init__(self, world: World, seed: int, thresholds: Thresholds) -> None:
         self._rng = seeded("tables", seed)
+        self._thresholds = thresholds
         venues = world.venues
         self.capacity = [v.capacity for v in venues]
         self.venue_key = [f'"venue_id":"{v.venue_id}",'.encode() for v in venues]
@@ -106,9 +110,9 @@ class Tables:
             for v in venues
         ]
         self.venue_lottery = _lottery(weights, 1 << LOTTERY_BITS)
-        self.checkpoint_lottery = _lottery([c.weight for c in CHECKPOINTS], 64)
+        self.checkpoint_lottery = _lottery([c.weight for c in world.checkpoints], 64)
         self.checkpoint_key = [
-            f'"checkpoint_id":"{c.site_id}","direction":"'.encode() for c in CHECKPOINTS
+            f'"checkpoint_id":"{c.site_id}","direction":"'.encode() for c in world.checkpoints
         ]
         self.checkpoint_people = [
             [p.fragment.encode() for p in people] for people in world.checkpoint_people
@@ -125,12 +129,12 @@ class Tables:
         if day == self.day:
             return
         self.day = day
-        rng = self._rng
+        rng, th = self._rng, self._thresholds
         before = second_prefix(local_day_start(day - 1) // 1000)[:10]
         self.venue_tails = [
-            [_venue_tail(kind, rng, before).encode() for _ in range(256)] for kind in self.types
+            [_venue_tail(kind, rng, before, th).encode() for _ in range(256)] for kind in self.types
         ]
-        self.checkpoint_tails = [_checkpoint_tail(rng, before).encode() for _ in range(1024)]
+        self.checkpoint_tails = [_checkpoint_tail(rng, before, th).encode() for _ in range(1024)]
         self.day_tails = [self.venue_tails[k] for k in self.venue_type]
 
 

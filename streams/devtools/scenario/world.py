@@ -6,7 +6,9 @@ event is written. Venues of every type of docs/feeds.md stand in each of the 21 
 disc and capacities by type. People belong to a grid (residents and travellers
 staying there) or pass one checkpoint only (through traffic). A grid is attached
 to its nearest checkpoint when every venue of the grid lies within
-``LOCAL_REACH_KM`` of it, so a background person's places are never 5 km apart.
+``places.local_reach_km`` of it, so a background person's places are never as
+far apart as impossible travel needs. The checkpoints and key sites are those
+of the rules configuration.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
+from rules import RulesConfig
 from streams.devtools.scenario.options import ScenarioOptions, seeded
 from streams.devtools.scenario.people import (
     HOME_COUNTY,
@@ -23,13 +26,7 @@ from streams.devtools.scenario.people import (
     IdFactory,
     Person,
 )
-from streams.devtools.scenario.places import (
-    CHECKPOINTS,
-    GRIDS,
-    KEY_SITES,
-    LOCAL_REACH_KM,
-    haversine_km,
-)
+from streams.devtools.scenario.places import GRIDS, Site, haversine_km, local_reach_km, sites_of
 
 __all__ = ["CLOSED_MAHJONG", "VENUE_TYPES", "Venue", "World", "build_world"]
 
@@ -54,6 +51,10 @@ _WORDS = ("康宁", "福源", "鑫源", "兴隆", "阳光", "和平", "雅州", 
           "蒙顶", "青衣", "金凤", "华兴", "安康", "顺达", "嘉禾", "锦绣")  # fmt: skip
 TRAVELLER_SHARE = 0.12
 TRANSIT_SHARE = 0.15
+BUS_STATION_SITE = "bus-station"
+"""The key site the main bus station venue stands at (when configured)."""
+_BUS_STATION_VENUE = ("yaan-bus-station", "雅安汽车客运站", 1500)
+"""The main bus station's venue id, register name and capacity."""
 
 
 @dataclass
@@ -81,10 +82,16 @@ class World:
     grid_people: list[list[Person]]
     """People who live or stay in each grid (index as ``GRIDS``)."""
     checkpoint_people: list[list[Person]]
-    """People who may pass each checkpoint (index as ``CHECKPOINTS``)."""
+    """People who may pass each checkpoint (index as ``checkpoints``)."""
     grid_checkpoint: list[int | None]
     """The checkpoint a grid's people use, when one is near enough."""
     ids: IdFactory
+    checkpoints: tuple[Site, ...]
+    """The configured checkpoints, in the configuration's order."""
+    key_sites: tuple[Site, ...]
+    """The configured key sites (patrols check in there), in order."""
+    coordinates: dict[str, tuple[float, float]]
+    """Every configured place's (lat, lon), by id."""
     by_type: dict[str, list[Venue]] = field(default_factory=dict)
 
     def open_at(self, venue: Venue, ms: int) -> bool:
@@ -129,7 +136,9 @@ def _place(rng: random.Random, grid_index: int) -> tuple[float, float]:
     return round(lat, 6), round(lon, 6)
 
 
-def _make_venues(options: ScenarioOptions, rng: random.Random) -> list[Venue]:
+def _make_venues(
+    options: ScenarioOptions, rng: random.Random, sites: tuple[Site, ...]
+) -> list[Venue]:
     venues: list[Venue] = []
     counters: dict[str, int] = {}
     for grid_index, kinds in enumerate(_type_plan(_venue_count(options), rng)):
@@ -143,9 +152,10 @@ def _make_venues(options: ScenarioOptions, rng: random.Random) -> list[Venue]:
             venue_id = f"{key}-{code}-{number:03d}"
             venues.append(Venue(len(venues), venue_id, name, kind, grid_index, lat, lon, capacity))
     main = next(v for v in venues if v.type == "bus_station" and v.grid == 0)
-    site = next(s for s in KEY_SITES if s.site_id == "bus-station")
-    main.venue_id, main.name, main.capacity = "yaan-bus-station", site.name, 1500
-    main.lat, main.lon = site.lat, site.lon
+    main.venue_id, main.name, main.capacity = _BUS_STATION_VENUE
+    site = next((s for s in sites if s.site_id == BUS_STATION_SITE), None)
+    if site is not None:
+        main.lat, main.lon = site.lat, site.lon
     return venues
 
 
@@ -160,18 +170,20 @@ def _close_parlours(venues: list[Venue], options: ScenarioOptions, rng: random.R
         venue.closed_from = options.start_ms + offset
 
 
-def _grid_checkpoints() -> list[int | None]:
+def _grid_checkpoints(checkpoints: tuple[Site, ...], reach_km: float) -> list[int | None]:
     attached: list[int | None] = []
     for grid in GRIDS:
         reach = [
-            (haversine_km(grid.lat, grid.lon, c.lat, c.lon), k) for k, c in enumerate(CHECKPOINTS)
+            (haversine_km(grid.lat, grid.lon, c.lat, c.lon), k) for k, c in enumerate(checkpoints)
         ]
-        distance, nearest = min(reach)
-        attached.append(nearest if distance + grid.radius_km <= LOCAL_REACH_KM else None)
+        distance, nearest = min(reach, default=(math.inf, 0))
+        attached.append(nearest if distance + grid.radius_km <= reach_km else None)
     return attached
 
 
-def _people(options: ScenarioOptions, ids: IdFactory, rng: random.Random) -> World:
+def _people(
+    options: ScenarioOptions, ids: IdFactory, rng: random.Random, config: RulesConfig
+) -> World:
     counties = [c for c in (*SAFE_COUNTIES, *RISK_COUNTIES) if c != HOME_COUNTY]
     total_weight = sum(g.weight for g in GRIDS)
     settled = options.population * (1 - TRANSIT_SHARE)
@@ -186,24 +198,32 @@ def _people(options: ScenarioOptions, ids: IdFactory, rng: random.Random) -> Wor
                 for _ in range(size)
             ]
         )
-    attached = _grid_checkpoints()
-    weight = sum(c.weight for c in CHECKPOINTS)
+    sites = sites_of(config.places)
+    checkpoints = tuple(s for s in sites if s.checkpoint)
+    reach = local_reach_km(config.thresholds.impossible_travel_min_km)
+    attached = _grid_checkpoints(checkpoints, reach)
+    weight = sum(c.weight for c in checkpoints)
     checkpoint_people: list[list[Person]] = []
-    for k, checkpoint in enumerate(CHECKPOINTS):
+    for k, checkpoint in enumerate(checkpoints):
         size = max(20, round(options.population * TRANSIT_SHARE * checkpoint.weight / weight))
         transit = [ids.new_person(rng.choice(counties)) for _ in range(size)]
         for g, people in enumerate(grid_people):
             if attached[g] == k:
                 transit.extend(people)
         checkpoint_people.append(transit)
-    return World([], grid_people, checkpoint_people, attached, ids)
+    key_sites = tuple(s for s in sites if s.key_site)
+    coordinates = {s.site_id: (s.lat, s.lon) for s in sites}
+    return World(
+        [], grid_people, checkpoint_people, attached, ids, checkpoints, key_sites, coordinates
+    )
 
 
-def build_world(options: ScenarioOptions) -> World:
-    """Venues and people of the scenario ``options`` describes; deterministic in the seed."""
+def build_world(options: ScenarioOptions, config: RulesConfig) -> World:
+    """Venues and people of the scenario ``options`` describes, at the places of ``config``;
+    deterministic in the seed."""
     rng = seeded("world", options.seed)
-    world = _people(options, IdFactory(seeded("ids", options.seed)), rng)
-    world.venues = _make_venues(options, rng)
+    world = _people(options, IdFactory(seeded("ids", options.seed)), rng, config)
+    world.venues = _make_venues(options, rng, sites_of(config.places))
     _close_parlours(world.venues, options, rng)
     for venue in world.venues:
         world.by_type.setdefault(venue.type, []).append(venue)

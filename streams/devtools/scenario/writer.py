@@ -1,8 +1,9 @@
 """The writer: background scans merged with the tracked items, in event-time order.
 
-``engine`` hands it one 15-minute window of tracked items at a time
-(``start_window``), then asks for each 5-minute part of it (``emit``) with the
-number of background scans to draw. Lines leave in the order of
+``engine`` hands it one crowding window (``crowding_window_s``, 15 minutes) of
+tracked items at a time (``start_window``), then asks for each surge window
+(``surge_window_s``, 5 minutes) of it (``emit``) with the number of background
+scans to draw. Lines leave in the order of
 ``(event_time, tag, creation order)``; event ids (``ev-0000000042-cp``) are one
 sequence for all feeds in that order, so sorting by ``(event_time, event_id)`` as
 docs/rules.md does gives back the file's order. A failed write (disk full) raises
@@ -15,11 +16,11 @@ import bisect
 import json
 from typing import BinaryIO
 
+from rules import Thresholds
 from streams.devtools.scenario.clock import MS_SUFFIX, local_day, second_prefix
 from streams.devtools.scenario.counters import CheckpointWindows, VenueWindows
 from streams.devtools.scenario.expected import Expected
 from streams.devtools.scenario.options import seeded
-from streams.devtools.scenario.places import CHECKPOINTS
 from streams.devtools.scenario.tracked import (
     FEED_PREFIX,
     TAG_MALFORMED,
@@ -47,13 +48,21 @@ def _dump(data: object) -> bytes:
 class Writer:
     """Writes one scenario's lines to ``sink`` and remembers what the labels need."""
 
-    def __init__(self, sink: BinaryIO, world: World, tables: Tables, plan: Plan, seed: int) -> None:
+    def __init__(
+        self,
+        sink: BinaryIO,
+        world: World,
+        tables: Tables,
+        plan: Plan,
+        seed: int,
+        thresholds: Thresholds,
+    ) -> None:
         self.sink, self.tables, self.plan = sink, tables, plan
         self.rng = seeded("traffic", seed)
         self.venue_index = {v.venue_id: v.index for v in world.venues}
-        self.checkpoint_index = {c.site_id: k for k, c in enumerate(CHECKPOINTS)}
+        self.checkpoint_index = {c.site_id: k for k, c in enumerate(world.checkpoints)}
         self.venues = VenueWindows(tables.capacity)
-        self.checkpoints = CheckpointWindows()
+        self.checkpoints = CheckpointWindows(len(world.checkpoints), thresholds)
         self.seq = 0
         """The last event id's number: one sequence for all feeds, in file order."""
         self.events = {"checkpoint_scan": 0, "patrol_event": 0, "venue_scan": 0}
@@ -79,7 +88,7 @@ class Writer:
     # -- windows ---------------------------------------------------------------------------
 
     def start_window(self, end: int, blocked: set[int]) -> None:
-        """Take the tracked items of the 15-minute window ending at ``end`` from the plan;
+        """Take the tracked items of the crowding window ending at ``end`` from the plan;
         ``blocked`` venues get no background scans in it (an injected crowd is coming)."""
         self._pending = self.plan.pop_before(end)
         self._keys = [(i.time, i.tag, i.order) for i in self._pending]
@@ -92,10 +101,10 @@ class Writer:
         self.venues.start(injected, blocked)
 
     def emit(self, start: int, end: int, count: int) -> None:
-        """Write the 5-minute part [start, end): ``count`` background scans, the tracked items."""
+        """Write the surge window [start, end): ``count`` background scans, the tracked items."""
         self._window_end = end
         self.tables.set_day(local_day(start))
-        inbound = [0] * len(CHECKPOINTS)
+        inbound = [0] * len(self.checkpoint_index)
         for item in self._pending[self._pos :]:
             data = item.data
             if (
