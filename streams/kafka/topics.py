@@ -14,8 +14,10 @@ A broker that cannot be reached raises ``TopicsError`` naming the address.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 
@@ -41,6 +43,7 @@ __all__ = [
     "describe_topics",
     "missing_topics",
     "pipeline_topics",
+    "visible_topics",
 ]
 
 _COMPACT = {"cleanup.policy": "compact"}
@@ -137,6 +140,31 @@ def _existing(admin: AdminClient, settings: Settings, timeout: float) -> dict[st
     return {name: len(t.partitions) for name, t in metadata.topics.items() if t.error is None}
 
 
+def visible_topics(
+    admin: AdminClient, settings: Settings, names: Collection[str], timeout: float = _TIMEOUT
+) -> dict[str, Any]:
+    """The broker's topic metadata once it shows every one of ``names`` with its
+    partitions, or as it is after ``timeout`` seconds.
+
+    A topic just created takes a moment to reach the metadata: a reader of the
+    metadata right after the creation can see it missing, and a consumer
+    subscribing then is left without its partitions until its next metadata
+    refresh (minutes). Called by ``declare_topics`` for what it created and by
+    the worker before its stages start. Raises ``TopicsError`` when the broker
+    cannot be reached.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            topics = admin.list_topics(timeout=timeout).topics
+        except KafkaException as err:
+            raise _unreachable(settings, err) from err
+        missing = [n for n in names if n not in topics or not topics[n].partitions]
+        if not missing or time.monotonic() > deadline:
+            return dict(topics)
+        time.sleep(0.2)
+
+
 def missing_topics(settings: Settings, names: list[str], timeout: float = _TIMEOUT) -> list[str]:
     """Those of ``names`` the broker lacks; raises ``TopicsError`` if it cannot be reached.
 
@@ -186,7 +214,8 @@ def declare_topics(
     return the names created.
 
     Idempotent: existing topics are left as they are (also when two callers
-    race, the loser sees "already exists" and counts it as there). Raises
+    race, the loser sees "already exists" and counts it as there). Returns once
+    the broker's metadata shows what it created (``visible_topics``). Raises
     ``TopicsError`` when the broker cannot be reached or refuses a creation,
     e.g. a replication factor above the number of brokers, or a principal
     without the right to create it (on a secured broker a principal sees only
@@ -209,6 +238,7 @@ def declare_topics(
         denied_hint="Create the topics as the admin principal (`controlfeed topics create` "
         "with CONTROLFEED_KAFKA_USERNAME=admin).",
     )  # fmt: skip
+    visible_topics(admin, settings, created, timeout)
     return sorted(created)
 
 

@@ -13,7 +13,7 @@ import secrets
 from rules import ConfigError, RulesConfig, load_config
 from streams.exceptions import ControlfeedError
 from streams.metric_labels import label_problem
-from streams.settings import Settings
+from streams.settings import Settings, secret_from_file
 
 __all__ = ["check_labels", "pseudonym_key", "rules_config"]
 
@@ -21,25 +21,23 @@ log = logging.getLogger(__name__)
 
 
 def pseudonym_key(settings: Settings, demo: bool) -> bytes:
-    """The HMAC key from the settings (value, else file), or a throwaway one with ``demo``.
+    """The HMAC key from the settings (value, else the first line of its file, read as
+    every secret's file is: ``streams.settings.secret_from_file``), or a throwaway one
+    with ``demo``.
 
     Raises ``ControlfeedError`` when there is none, the file cannot be read or is empty.
     """
     if settings.pseudonym_key is not None and settings.pseudonym_key.get_secret_value():
         return settings.pseudonym_key.get_secret_value().encode()
     if settings.pseudonym_key_file is not None:
-        try:
-            key = settings.pseudonym_key_file.read_bytes().strip()
-        except OSError as err:
-            raise ControlfeedError(
-                f"cannot read the pseudonym key file {settings.pseudonym_key_file}: {err.strerror}",
-                hint="Point CONTROLFEED_PSEUDONYM_KEY_FILE at a readable file holding the key.",
-            ) from err
+        key = secret_from_file(
+            settings.pseudonym_key_file, "pseudonym key", "CONTROLFEED_PSEUDONYM_KEY_FILE"
+        )
         if key:
-            return key
+            return key.encode()
         raise ControlfeedError(
             f"the pseudonym key file {settings.pseudonym_key_file} is empty",
-            hint="Write a long random secret into it, e.g. `openssl rand -hex 32`.",
+            hint="Write a long random secret into its first line, e.g. `openssl rand -hex 32`.",
         )
     if demo:
         log.warning(

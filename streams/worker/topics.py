@@ -19,14 +19,16 @@ refuses.
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
-from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
 from streams.kafka.clients import admin_client
-from streams.kafka.topics import TopicsError, create_topics, declare_topics, pipeline_topics
+from streams.kafka.topics import (
+    TopicsError,
+    create_topics,
+    declare_topics,
+    pipeline_topics,
+    visible_topics,
+)
 from streams.settings import Settings
 
 __all__ = ["declare_worker_topics", "internal_topics"]
@@ -55,29 +57,6 @@ def internal_topics(settings: Settings) -> list[NewTopic]:
     ]
 
 
-def _visible(admin: AdminClient, names: list[str]) -> dict[str, Any]:
-    """The metadata of ``names`` once the broker shows all of them with their partitions.
-
-    A topic just created takes a moment to appear in the metadata; a consumer
-    subscribing before that is left without its partitions until its next
-    metadata refresh (minutes), so the stages start only after this.
-    """
-    deadline = time.monotonic() + _TIMEOUT
-    while True:
-        try:
-            topics = admin.list_topics(timeout=_TIMEOUT).topics
-        except KafkaException as err:
-            raise TopicsError(
-                f"cannot describe the worker's topics: {err}",
-                hint="Check the broker (`controlfeed stack status`) and "
-                "CONTROLFEED_KAFKA_BOOTSTRAP_SERVERS.",
-            ) from err
-        missing = [n for n in names if n not in topics or not topics[n].partitions]
-        if not missing or time.monotonic() > deadline:
-            return dict(topics)
-        time.sleep(0.2)
-
-
 def declare_worker_topics(settings: Settings) -> list[str]:
     """Create the pipeline topics and the internal ones where missing; the names created."""
     created = declare_topics(settings, timeout=_TIMEOUT)
@@ -87,8 +66,11 @@ def declare_worker_topics(settings: Settings) -> list[str]:
         admin, wanted, _TIMEOUT,
         hint="Check CONTROLFEED_ENGINE_PARTITIONS and the replication factor.",
     )  # fmt: skip
-    meta = _visible(
-        admin, [*(s.name for s in pipeline_topics(settings)), *(t.topic for t in wanted)]
+    meta = visible_topics(
+        admin,
+        settings,
+        [*(s.name for s in pipeline_topics(settings)), *(t.topic for t in wanted)],
+        _TIMEOUT,
     )
     counts = {t.topic: len(meta[t.topic].partitions) for t in wanted if t.topic in meta}
     if counts.get(settings.topic_state) != counts.get(settings.topic_engine):

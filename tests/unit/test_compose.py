@@ -7,9 +7,7 @@ The file's syntax is checked by a real validator (Debian's docker-compose) in
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -36,15 +34,6 @@ def compose() -> dict[str, Any]:
 def services(compose: dict[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = compose["services"]
     return found
-
-
-@pytest.fixture(scope="module")
-def defaults() -> Iterator[Settings]:
-    """The settings' defaults, whatever CONTROLFEED_* variables this shell has."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name in [n for n in os.environ if n.startswith("CONTROLFEED_")]:
-            patch.delenv(name)
-        yield Settings()
 
 
 def _published(service: dict[str, Any]) -> dict[int, str]:

@@ -9,10 +9,8 @@ inside it).
 from __future__ import annotations
 
 import fnmatch
-import os
 import re
 import tomllib
-from collections.abc import Iterator
 
 import pytest
 
@@ -20,15 +18,6 @@ from streams.settings import PROJECT_ROOT, Settings
 
 DOCKERFILE = PROJECT_ROOT / "docker" / "worker" / "Dockerfile"
 DOCKERIGNORE = PROJECT_ROOT / ".dockerignore"
-
-
-@pytest.fixture(scope="module")
-def defaults() -> Iterator[Settings]:
-    """The settings' defaults, whatever CONTROLFEED_* variables this shell has."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name in [n for n in os.environ if n.startswith("CONTROLFEED_")]:
-            patch.delenv(name)
-        yield Settings()
 
 
 def _rules() -> list[tuple[bool, str]]:

@@ -11,7 +11,7 @@ import pytest
 
 from streams.exceptions import ControlfeedError
 from streams.settings import PROJECT_ROOT, Settings
-from streams.worker.startup import check_labels
+from streams.worker.startup import check_labels, pseudonym_key
 
 CLI = [sys.executable, "-c", "from streams.cli import main; main()"]
 
@@ -65,3 +65,26 @@ def test_a_rules_file_with_a_warning_above_its_critical_is_refused(tmp_path: Pat
     assert done.returncode == 2, done.stderr
     assert "fever_warning_c (39) must be below fever_critical_c (38.5)" in err
     assert str(rules) in err and "Traceback" not in err
+
+
+def test_the_pseudonym_key_is_the_first_line_of_its_file(tmp_path: Path) -> None:
+    key_file = tmp_path / "pseudonym.key"
+    key_file.write_text("  0123abcd  \nsecond line\n")
+
+    assert pseudonym_key(Settings(pseudonym_key_file=key_file), demo=False) == b"0123abcd"
+
+
+@pytest.mark.parametrize("content", [None, "", "\n"])
+def test_a_missing_or_empty_pseudonym_key_file_is_refused_naming_the_setting(
+    tmp_path: Path, content: str | None
+) -> None:
+    key_file = tmp_path / "pseudonym.key"
+    if content is not None:
+        key_file.write_text(content)
+
+    with pytest.raises(ControlfeedError) as caught:
+        pseudonym_key(Settings(pseudonym_key_file=key_file), demo=False)
+
+    said = f"{caught.value} {caught.value.hint}"
+    assert str(key_file) in said
+    assert "CONTROLFEED_PSEUDONYM_KEY_FILE" in said or "empty" in said
