@@ -14,13 +14,18 @@ from it, never written a second time:
 - the ``[thresholds]`` settings of the rules file: names, types and defaults
   (``rules.config`` reads an operator's file against them);
 - the catalogue table of ``docs/rules.md`` (``markdown_table``;
-  ``python -m schemas.catalogue`` prints it).
+  ``python -m schemas.catalogue`` prints it);
+- the rule names operators read (``RULE_NAMES``: the console's rule list and
+  filter) and the plain explanation of a rule the console has no richer text for.
 
 ``tests/unit/test_catalogue.py`` checks the rest against it: the rule code,
 the rules file, the JSON Schema, the docs' tables, the oracle and the scenario
 generator. Pure data: it lives below ``rules/`` because the alert contract
 (``RuleId``) is derived from it, and knows nothing of Kafka, ClickHouse or
 the engine. docs/rules.md, "How to add a rule", says what to edit.
+
+Over 400 lines: the catalogue is one table of data with its types, every rule
+a row with its names; split, the one place a rule is declared would be two.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from schemas.clean import Family
 
@@ -37,9 +42,11 @@ __all__ = [
     "COMMON_THRESHOLDS",
     "DETECTION_PATHS",
     "RULE_IDS",
+    "RULE_NAMES",
     "Detection",
     "DetectionPath",
     "Names",
+    "RuleName",
     "RuleRow",
     "Severity",
     "Subject",
@@ -164,6 +171,13 @@ COMMON_THRESHOLDS: Final[tuple[str, ...]] = ("allowed_lateness_s",)
 """Thresholds of no one rule: the watermark's (``docs/rules.md``, "Common ground")."""
 
 
+class RuleName(NamedTuple):
+    """A rule's names for operators: ``zh`` and ``en`` (``RULE_NAMES``)."""
+
+    zh: str
+    en: str
+
+
 @dataclass(frozen=True)
 class RuleRow:
     """One rule (or one part of a rule) of the catalogue."""
@@ -183,6 +197,11 @@ class RuleRow:
     """The ``Thresholds`` it reads, by name."""
     part: str = ""
     """Names the second row of a rule (``escalation``); empty for a rule's first row."""
+    name_zh: str = ""
+    """What operators call the rule, in Chinese (the console's list, filter and detail).
+    Names belong to the rule: given on its first row only, empty on a ``part``."""
+    name_en: str = ""
+    """The same in English; on the rule's first row only."""
 
     @property
     def label(self) -> str:
@@ -205,7 +224,13 @@ _SCAN_SUBJECTS: Final[tuple[Subject, ...]] = ("person", "checkpoint", "venue")
 
 CATALOGUE: Final[tuple[RuleRow, ...]] = (
     RuleRow(
-        "risk-area-visitor", _SCAN_FAMILIES, "reference", ("warning", "critical"), _SCAN_SUBJECTS
+        "risk-area-visitor",
+        _SCAN_FAMILIES,
+        "reference",
+        ("warning", "critical"),
+        _SCAN_SUBJECTS,
+        name_zh="风险地区人员",
+        name_en="Risk-area visitor",
     ),
     RuleRow(
         "health-code-abnormal",
@@ -213,8 +238,18 @@ CATALOGUE: Final[tuple[RuleRow, ...]] = (
         "immediate",
         ("warning", "critical"),
         _SCAN_SUBJECTS,
+        name_zh="健康码异常",
+        name_en="Abnormal health code",
     ),
-    RuleRow("no-code", _SCAN_FAMILIES, "immediate", ("warning",), ("checkpoint", "venue")),
+    RuleRow(
+        "no-code",
+        _SCAN_FAMILIES,
+        "immediate",
+        ("warning",),
+        ("checkpoint", "venue"),
+        name_zh="未出示健康码",
+        name_en="No health code",
+    ),
     RuleRow(
         "fever",
         _SCAN_FAMILIES,
@@ -222,6 +257,8 @@ CATALOGUE: Final[tuple[RuleRow, ...]] = (
         ("warning", "critical"),
         _SCAN_SUBJECTS,
         ("fever_warning_c", "fever_critical_c"),
+        name_zh="发热",
+        name_en="Fever",
     ),
     RuleRow(
         "pharmacy-fever-purchase",
@@ -230,6 +267,8 @@ CATALOGUE: Final[tuple[RuleRow, ...]] = (
         ("info", "warning"),
         ("venue",),
         ("medicine_categories",),
+        name_zh="药店购药",
+        name_en="Pharmacy fever purchase",
     ),
     RuleRow(
         "venue-noncompliance",
@@ -238,9 +277,28 @@ CATALOGUE: Final[tuple[RuleRow, ...]] = (
         ("warning",),
         ("venue",),
         ("noncompliance_min_failures", "temperature_required_types", "medicine_categories"),
+        name_zh="场所防控不落实",
+        name_en="Venue non-compliance",
     ),
-    RuleRow("closed-venue-activity", ("venue",), "reference", ("critical",), ("venue",)),
-    RuleRow("crowding", ("venue",), "window", ("warning",), ("venue",), ("crowding_window_s",)),
+    RuleRow(
+        "closed-venue-activity",
+        ("venue",),
+        "reference",
+        ("critical",),
+        ("venue",),
+        name_zh="关停场所仍营业",
+        name_en="Closed venue trading",
+    ),
+    RuleRow(
+        "crowding",
+        ("venue",),
+        "window",
+        ("warning",),
+        ("venue",),
+        ("crowding_window_s",),
+        name_zh="场所聚集",
+        name_en="Crowding",
+    ),
     RuleRow(
         "returnee-untested",
         ("person",),
@@ -248,6 +306,8 @@ CATALOGUE: Final[tuple[RuleRow, ...]] = (
         ("critical",),
         ("person",),
         ("returnee_test_within_s",),
+        name_zh="返乡人员未检测",
+        name_en="Returnee untested",
     ),
     RuleRow(
         "impossible-travel",
@@ -256,6 +316,8 @@ CATALOGUE: Final[tuple[RuleRow, ...]] = (
         ("warning",),
         ("person",),
         ("impossible_travel_kmh", "impossible_travel_min_km"),
+        name_zh="行程异常",
+        name_en="Impossible travel",
     ),
     RuleRow(
         "checkpoint-surge",
@@ -270,6 +332,8 @@ CATALOGUE: Final[tuple[RuleRow, ...]] = (
             "surge_sigmas",
             "surge_min_excess",
         ),
+        name_zh="卡口流量激增",
+        name_en="Checkpoint surge",
     ),
     RuleRow(
         "police-incident",
@@ -278,6 +342,8 @@ CATALOGUE: Final[tuple[RuleRow, ...]] = (
         ("warning",),
         ("incident",),
         ("police_incident_types",),
+        name_zh="警情",
+        name_en="Police incident",
     ),
     RuleRow(
         "response-sla-breach",
@@ -286,9 +352,28 @@ CATALOGUE: Final[tuple[RuleRow, ...]] = (
         ("critical",),
         ("incident",),
         ("dispatch_s", "arrive_s", "resolve_s"),
+        name_zh="警情处置超时",
+        name_en="Response SLA breach",
     ),
-    RuleRow("patrol-gap", ("site",), "deadline", ("warning",), ("site",), ("patrol_gap_s",)),
-    RuleRow("inspection-failed", ("inspection",), "immediate", ("warning",), ("venue",)),
+    RuleRow(
+        "patrol-gap",
+        ("site",),
+        "deadline",
+        ("warning",),
+        ("site",),
+        ("patrol_gap_s",),
+        name_zh="巡逻空档",
+        name_en="Patrol gap",
+    ),
+    RuleRow(
+        "inspection-failed",
+        ("inspection",),
+        "immediate",
+        ("warning",),
+        ("venue",),
+        name_zh="检查不合格",
+        name_en="Inspection failed",
+    ),
     RuleRow(
         "inspection-failed",
         ("inspection",),
@@ -303,6 +388,13 @@ CATALOGUE: Final[tuple[RuleRow, ...]] = (
 
 RULE_IDS: Final[tuple[str, ...]] = tuple(dict.fromkeys(row.rule for row in CATALOGUE))
 """The rule ids, in catalogue order: the values of ``schemas.alerts.RuleId``."""
+
+RULE_NAMES: Final[dict[str, RuleName]] = {
+    row.rule: RuleName(row.name_zh, row.name_en) for row in CATALOGUE if not row.part
+}
+"""Each rule's names by id, in catalogue order, from its first row: what the console's
+``GET /api/rules`` serves and ``explain`` falls back to (``test_catalogue`` checks that
+every rule has both and no ``part`` row has any)."""
 
 _PATHS: Final[dict[tuple[str, str], DetectionPath]] = {
     (row.rule, severity): row.path for row in CATALOGUE for severity in row.severities

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from schemas.alert_state import AlertState
+from schemas.catalogue import RULE_NAMES
 from sinks import Batcher, migrate, open_store
 from streams.ops.console.actions import Actions
 from streams.settings import Settings
@@ -42,7 +43,7 @@ def test_only_healthz_answers_without_a_login(console: Console) -> None:
     anonymous = console.client()
 
     assert anonymous.get("/healthz").json()["ok"] is True
-    for path in ("/api/alerts", "/api/stream", "/api/health", "/api/me"):
+    for path in ("/api/alerts", "/api/stream", "/api/health", "/api/me", "/api/rules"):
         assert anonymous.get(path).status_code == 401, path
     refused = anonymous.post("/api/alerts/" + "0" * 32 + "/actions", json={"action": "ack"})
     assert refused.status_code == 401
@@ -76,6 +77,10 @@ def test_alerts_are_listed_once_and_filtered(console: Console, declared: Setting
     page = client.get("/api/alerts?limit=2").json()
     assert [a["alert_id"] for a in page["alerts"]] == [alerts[2].alert_id, alerts[1].alert_id]
     assert client.get("/api/alerts?since=yesterday").status_code == 400
+    rules = client.get("/api/rules").json()["rules"]  # the filter's rules: the catalogue's
+    assert [(r["id"], r["zh"], r["en"]) for r in rules] == [
+        (rule, *names) for rule, names in RULE_NAMES.items()
+    ]
 
 
 def test_actions_change_the_shared_state_with_an_audit_trail(

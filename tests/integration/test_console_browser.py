@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from benchmarks.console import CHROMIUM, FLAGS
+from schemas.catalogue import RULE_NAMES
 from sinks import Batcher, migrate, open_store
 from streams.devtools.demo import SAMPLE, sample_labels
 from streams.devtools.stack.process import terminate
@@ -141,9 +142,19 @@ def test_keyboard_triage_and_filters_in_the_url(
 ) -> None:
     alerts = [make_alert(n, severity="critical" if n < 2 else "warning") for n in range(4)]
     send_alerts(declared, alerts)
-    page = _login(browser, console, path="/?severity=critical")
+    page = _login(browser, console, path="/?severity=critical&rule=fever")
     expect(page.locator("#alerts tbody tr[data-id]")).to_have_count(2)
     expect(page.locator("select[name=severity]")).to_have_value("critical")
+    # The rule filter is the catalogue's (GET /api/rules), its choice restored from the URL.
+    options = page.locator("select[name=rule] option")
+    expect(options).to_have_count(len(RULE_NAMES) + 1)  # and "all"
+    expect(page.locator("select[name=rule]")).to_have_value("fever")
+    expect(page.locator('select[name=rule] option[value="patrol-gap"]')).to_have_text("巡逻空档")
+    expect(_row(page, alerts[0].alert_id).locator("td").nth(3)).to_have_text("发热")
+    page.click("#lang")
+    expect(page.locator('select[name=rule] option[value="patrol-gap"]')).to_have_text("Patrol gap")
+    expect(page.locator("select[name=rule]")).to_have_value("fever")
+    page.click("#lang")
 
     page.keyboard.press("j")  # the first row
     page.keyboard.press("j")  # the second
@@ -160,6 +171,7 @@ def test_keyboard_triage_and_filters_in_the_url(
 
     page.select_option("select[name=status]", "resolved")
     assert "status=resolved" in page.url and "severity=critical" in page.url
+    assert "rule=fever" in page.url
     expect(page.locator("#alerts tbody tr[data-id]")).to_have_count(1)
     page.reload()  # the URL restores the same view
     expect(page.locator("#alerts tbody tr[data-id]")).to_have_count(1)

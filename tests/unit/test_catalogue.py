@@ -25,6 +25,7 @@ from schemas.catalogue import (
     COMMON_THRESHOLDS,
     DETECTION_PATHS,
     RULE_IDS,
+    RULE_NAMES,
     DetectionPath,
     Names,
     Severity,
@@ -81,6 +82,19 @@ def test_each_row_is_told_apart_and_has_severities_subjects_and_families() -> No
         )
     parts = [(row.rule, severity) for row in CATALOGUE for severity in row.severities]
     assert len(parts) == len(set(parts)), "a (rule, severity) is in two rows"
+
+
+def test_every_rule_has_one_pair_of_names_on_its_first_row() -> None:
+    """The console's rule filter and names come from these (``GET /api/rules``)."""
+    unnamed = [row.label for row in CATALOGUE if not row.part and not (row.name_zh and row.name_en)]
+    named_parts = [row.label for row in CATALOGUE if row.part and (row.name_zh or row.name_en)]
+
+    assert not unnamed, f"rules without name_zh and name_en on their first row: {unnamed}"
+    assert not named_parts, f"names belong to a rule's first row, not to a part: {named_parts}"
+    assert tuple(RULE_NAMES) == RULE_IDS
+    for language in ("zh", "en"):
+        names = [getattr(name, language) for name in RULE_NAMES.values()]
+        assert len(set(names)) == len(names), f"two rules share a {language} name: {names}"
 
 
 def test_every_threshold_belongs_to_a_rule_and_every_named_one_exists() -> None:

@@ -41,7 +41,7 @@ from rules import RulesConfig
 from schemas.alert_state import ACTIONS, has_personal_data
 from streams.ops.console.actions import Actions
 from streams.ops.console.book import Book
-from streams.ops.console.explain import explain
+from streams.ops.console.explain import explain, rule_list
 from streams.ops.console.guard import SecurityHeaders, error, needs, user_of
 from streams.ops.console.health import Health
 from streams.ops.console.lifecycle import ActionRefused, decide
@@ -262,6 +262,10 @@ def make_app(
                              "worker": pipeline})  # fmt: skip
 
     @needs("viewer")
+    async def rules(_request: Request) -> Response:
+        return JSONResponse({"rules": rule_list()})
+
+    @needs("viewer")
     async def places(_request: Request) -> Response:
         fixed = [
             {"id": p.place_id, "name": p.name, "kind": p.kind, "lat": p.lat, "lon": p.lon,
@@ -294,6 +298,7 @@ def make_app(
         Route("/api/stream", stream),
         Route("/api/health", health),
         Route("/api/places", places),
+        Route("/api/rules", rules),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [

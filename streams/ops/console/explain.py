@@ -4,24 +4,80 @@ Called by the console's detail view (``GET /api/alerts/{id}``) with the
 rules configuration the console was started with (``CONTROLFEED_RULES_FILE``
 over ``rules/defaults.toml``, the same as the worker's), so the numbers an
 operator reads are the ones that fired. ``docs/rules.md`` is the full text.
+
+Every rule of the catalogue has a text written here so far; a rule without
+one (a new rule, until someone writes it) gets one made from its catalogue
+rows: its names and each threshold it reads with the running value. ``rule_list``
+gives the console's page the rules and their names (``GET /api/rules``).
 """
 
 # ruff: noqa: RUF001 (Chinese text takes full-width punctuation)
 from __future__ import annotations
 
-from rules import RulesConfig
+from collections.abc import Sequence
 
-__all__ = ["explain"]
+from rules import RulesConfig
+from schemas.catalogue import CATALOGUE, RULE_NAMES, Names, RuleRow, Thresholds
+
+__all__ = ["explain", "rule_list"]
 
 
 def _mins(seconds: int) -> str:
     return f"{seconds / 60:g}"
 
 
+def rule_list() -> list[dict[str, str]]:
+    """Every rule of the catalogue as ``{"id", "zh", "en"}``, in catalogue order.
+
+    Called by ``GET /api/rules``: the page builds its rule filter and the names it
+    shows from it, so a rule added to the catalogue is there with no edit here.
+    """
+    return [{"id": rule, "zh": name.zh, "en": name.en} for rule, name in RULE_NAMES.items()]
+
+
 def explain(rule: str, config: RulesConfig) -> dict[str, str]:
-    """``{"zh": ..., "en": ...}`` for ``rule``; an unknown rule gets its id in both."""
-    t = config.thresholds
-    texts: dict[str, tuple[str, str]] = {
+    """``{"zh": ..., "en": ...}`` for ``rule``, with the thresholds of ``config``.
+
+    Called by ``GET /api/alerts/{id}``. A rule without a text here gets one from its
+    catalogue rows (``_from_catalogue``); a rule the catalogue does not know (an old
+    stored alert) gets its id in both.
+    """
+    text = _texts(config.thresholds).get(rule)
+    if text is None:
+        rows = [row for row in CATALOGUE if row.rule == rule]
+        text = _from_catalogue(rows, config.thresholds) if rows else (rule, rule)
+    zh, en = text
+    return {"zh": zh, "en": en}
+
+
+def _setting(name: str, thresholds: Thresholds) -> str:
+    """``name = value`` as the rules file would give it (names joined by commas)."""
+    value = getattr(thresholds, name)
+    return f"{name} = {', '.join(value) if isinstance(value, Names) else value}"
+
+
+def _from_catalogue(rows: Sequence[RuleRow], thresholds: Thresholds) -> tuple[str, str]:
+    """(zh, en) for a rule ``_texts`` has no text for: the names of its first row (its id
+    without them) and every threshold its rows read, with the value it runs with.
+
+    Called by ``explain``; ``rows`` are the rule's catalogue rows, at least one.
+    """
+    first = rows[0]
+    settings = [_setting(name, thresholds) for name in _read_by(rows)]
+    zh, en = first.name_zh or first.rule, first.name_en or first.rule
+    if not settings:
+        return f"{zh}。", f"{en}."
+    return f"{zh}。阈值：{'；'.join(settings)}。", f"{en}. Thresholds: {'; '.join(settings)}."
+
+
+def _read_by(rows: Sequence[RuleRow]) -> list[str]:
+    """The thresholds the rows read, each once, in the rows' order."""
+    return list(dict.fromkeys(name for row in rows for name in row.thresholds))
+
+
+def _texts(t: Thresholds) -> dict[str, tuple[str, str]]:
+    """The written (zh, en) of each rule, with the thresholds ``t``. Called by ``explain``."""
+    return {
         "risk-area-visitor": (
             "行程码显示到过风险地区的人员在卡口或场所扫码；卡口入境为严重。",
             "A checkpoint or venue scan whose travel code shows a risk area; critical when "
@@ -98,5 +154,3 @@ def explain(rule: str, config: RulesConfig) -> dict[str, str]:
             f"{t.reinspection_within_s // 3600:g} hours is critical.",
         ),
     }
-    zh, en = texts.get(rule, (rule, rule))
-    return {"zh": zh, "en": en}

@@ -2,23 +2,9 @@
 // Plain ES module, no build step and no library; every text goes in with textContent, never
 // innerHTML, so an alert field holding HTML shows as text. API: docs/console.md.
 
-const RULES = {
-  "risk-area-visitor": ["风险地区人员", "Risk-area visitor"],
-  "health-code-abnormal": ["健康码异常", "Abnormal health code"],
-  "no-code": ["未出示健康码", "No health code"],
-  "fever": ["发热", "Fever"],
-  "pharmacy-fever-purchase": ["药店购药", "Pharmacy fever purchase"],
-  "venue-noncompliance": ["场所防控不落实", "Venue non-compliance"],
-  "closed-venue-activity": ["关停场所仍营业", "Closed venue trading"],
-  "crowding": ["场所聚集", "Crowding"],
-  "returnee-untested": ["返乡人员未检测", "Returnee untested"],
-  "impossible-travel": ["行程异常", "Impossible travel"],
-  "checkpoint-surge": ["卡口流量激增", "Checkpoint surge"],
-  "police-incident": ["警情", "Police incident"],
-  "response-sla-breach": ["警情处置超时", "Response SLA breach"],
-  "patrol-gap": ["巡逻空档", "Patrol gap"],
-  "inspection-failed": ["检查不合格", "Inspection failed"],
-};
+// Each rule's [zh, en] names by id, from the rule catalogue (schemas/catalogue.py) through
+// GET /api/rules once logged in (loadRules); a rule it does not name shows its id.
+const RULES = {};
 
 const TEXT = {
   zh: {
@@ -128,7 +114,14 @@ async function api(path, options = {}) {
   return data;
 }
 
-// ------------------------------------------------------------------ language
+// ------------------------------------------------------------------ rules and language
+
+async function loadRules() {
+  try {
+    const data = await api("/api/rules");
+    Object.assign(RULES, Object.fromEntries(data.rules.map((r) => [r.id, [r.zh, r.en]])));
+  } catch (err) { toast(t("failed") + err.message, null, 8000); }  // ids stand in for names
+}
 
 function applyLanguage() {
   document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
@@ -651,6 +644,9 @@ async function start() {
   $("#app").hidden = false;
   $("#logout").hidden = false;
   $("#whoami").textContent = `${state.user} (${state.role})`;
+  await loadRules();
+  applyLanguage();  // the rule filter, now with the rules
+  filtersFromUrl();  // its choice from the URL too, which the first pass had no option for
   state.streamId = await loadList();
   connect();
   refreshHealth();
