@@ -10,7 +10,7 @@ go no further), routes each event to its engine partitions
 (``schemas.downstream``) and broadcasts reference records.
 Markers (``Watermark``, ``Idle``) are built by ``markers`` and ``idle``.
 Pure Python, no metrics of its own: it counts the valid events of each feed
-and the dead letters of each reason (``take_counts``, an
+and the dead letters of each reason (``take_counts``, a
 ``streams.worker.counts.IngestCounts``) for the stage to export once per batch
 (``streams.worker.exporting``). It never raises on bad input, and raises
 ``ValueError`` only for an empty key.

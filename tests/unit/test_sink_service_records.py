@@ -14,7 +14,7 @@ from streams.sink.backoff import Backoff
 from streams.sink.exceptions import UnreadableRecordError
 from streams.sink.records import alert_of, dead_letter_of, event_of
 from streams.sink.skips import SkipLog
-from streams.wire import STORE_HEADER, dead_letter_headers
+from streams.wire import ERROR_REASON_HEADER, STORE, STORE_HEADER, dead_letter_headers
 from streams.worker.idleness import SourceTracker
 from streams.worker.ingest import EngineOut, Ingest, RawRecord
 from tests.oracle.builders import checkpoint_scan as checkpoint_line
@@ -35,7 +35,7 @@ def _engine_records(raw: bytes) -> list[EngineOut]:
 
 
 def _headers(record: EngineOut) -> list[tuple[str, bytes]] | None:
-    return [(STORE_HEADER, b"1")] if record.store else None
+    return [STORE] if record.store else None
 
 
 def test_only_the_copy_ingest_marks_is_stored() -> None:
@@ -86,7 +86,7 @@ def test_a_dead_letter_takes_its_source_from_the_headers_and_is_redacted() -> No
 
 def test_a_dead_letter_without_source_headers_is_unreadable() -> None:
     with pytest.raises(UnreadableRecordError):
-        dead_letter_of(b"{}", [("controlfeed.error.reason", b"invalid_json")], None)
+        dead_letter_of(b"{}", [(ERROR_REASON_HEADER, b"invalid_json")], None)
 
 
 def test_backoff_doubles_to_its_cap_and_resets() -> None:
