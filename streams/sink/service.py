@@ -1,7 +1,7 @@
 """``SinkService``: the worker's storage stage, from four Kafka topics into the store.
 
 Run by the worker's runtime (``streams.worker.runtime``) on a thread of its
-own when ``settings.sink_enabled``; a ``streams.kafka.Stage`` like the ingest
+own when ``settings.sink_enabled``; a ``streams.kafka.stage.Stage`` like the ingest
 and engine stages. Its group is ``<worker_group>-sink``; it reads the engine
 topic, the alerts topic, the dead-letter topic and the alert-state topic
 (the console's actions) with read_committed

@@ -1,6 +1,6 @@
 """Engine checkpoints on the state topic: the records that hold one, and finding the latest.
 
-Called by the engine stage (``streams.worker.engine_loop``): ``records`` turns
+Called by the engine stage (``streams.worker.engine_stage``): ``records`` turns
 a checkpoint into the state-topic records the stage sends inside its Kafka
 transaction (with the alerts and the engine-topic offsets, so a checkpoint is
 visible exactly when the offsets it covers are committed); ``latest`` finds

@@ -1,7 +1,7 @@
 """The worker's runtime: its stages on threads of their own, until a signal stops them.
 
 Called by ``controlfeed worker`` once the key, the rules, the topics and the
-metrics server are ready. Three stages (``streams.kafka.Stage``) run side by
+metrics server are ready. Three stages (``streams.kafka.stage.Stage``) run side by
 side, each with its own consumer group and, for the first two, its own
 transactional producer; they share nothing but Kafka:
 
