@@ -1,6 +1,9 @@
 """``Batcher``: rows gathered per table and stored in blocks, never lost on a store error.
 
-The contract with the caller (the worker's storage loop, in ``streams``):
+The contract with a caller that stores through it (a plain storage loop, such
+as the sink benchmark's); the worker's sink only adds rows and ``take`` s them,
+its own flow deciding when (``max_rows``, ``max_age`` and ``due`` are then
+unused):
 
 1. ``add_event`` / ``add_alert`` / ``add_dead_letter`` (or ``add``) for every
    record read; nothing is written yet.

@@ -136,9 +136,7 @@ class SinkService(Stage):
         more = more_connections(self._open, extra)
         self._writer = BlockWriter([store, *more])
         self._flow.writers = self._writer.size
-        self._batcher = Batcher(
-            store, max_rows=settings.sink_batch_rows, max_age=settings.sink_batch_seconds
-        )
+        self._batcher = Batcher(store)  # rows only: when to take them is the flow's
         self._retention()
 
     def close(self) -> None:
