@@ -238,7 +238,8 @@ def declare_topics(
         denied_hint="Create the topics as the admin principal (`controlfeed topics create` "
         "with CONTROLFEED_KAFKA_USERNAME=admin).",
     )  # fmt: skip
-    visible_topics(admin, settings, created, timeout)
+    if created:  # none when another caller won every race: nothing new to wait for
+        visible_topics(admin, settings, created, timeout)
     return sorted(created)
 
 
