@@ -11,7 +11,8 @@ Modules: ``feeds`` (the five feed models), ``decode`` (bytes to event or
 reason), ``reasons`` (the reason codes), ``identity`` (ID checksum, masking,
 pseudonyms, redaction), ``alerts`` and ``deadletter`` (output contracts),
 ``catalogue`` (every rule as a row of data, and the thresholds' defaults:
-``RuleId`` and the rules file derive from it), ``export`` (``python -m
+``RuleId`` and the rules file derive from it; ``python -m schemas.rules_table``
+prints its docs table), ``export`` (``python -m
 schemas.export`` writes ``schemas/json/``), ``errors`` (``ControlfeedError``,
 the root of every error of the project, and its tree).
 """

@@ -14,7 +14,7 @@ from it, never written a second time:
 - the ``[thresholds]`` settings of the rules file: names, types and defaults
   (``rules.config`` reads an operator's file against them);
 - the catalogue table of ``docs/rules.md`` (``markdown_table``;
-  ``python -m schemas.catalogue`` prints it);
+  ``python -m schemas.rules_table`` prints it);
 - the rule names operators read (``RULE_NAMES``: the console's rule list and
   filter) and the plain explanation of a rule the console has no richer text for.
 
@@ -30,7 +30,6 @@ a row with its names; split, the one place a rule is declared would be two.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Final, Literal, NamedTuple
@@ -52,9 +51,9 @@ __all__ = [
     "Subject",
     "Thresholds",
     "detection_path",
-    "main",
     "markdown_table",
     "threshold_defaults",
+    "threshold_text",
 ]
 
 Severity = Literal["info", "warning", "critical"]
@@ -421,14 +420,17 @@ def threshold_defaults() -> dict[str, float | int | list[str]]:
     return table
 
 
-def _value(value: object) -> str:
+def threshold_text(thresholds: Thresholds, name: str) -> str:
+    """The value of the threshold ``name`` as people read it: a number as written, names
+    joined by commas. Called by the docs table here and by the console's explanations."""
+    value = getattr(thresholds, name)
     if isinstance(value, Names):
         return ", ".join(value)
     return repr(value)
 
 
 def _cell(names: Sequence[str], defaults: Thresholds) -> str:
-    return "; ".join(f"`{name}` {_value(getattr(defaults, name))}" for name in names) or "-"
+    return "; ".join(f"`{name}` {threshold_text(defaults, name)}" for name in names) or "-"
 
 
 def markdown_table() -> str:
@@ -450,14 +452,3 @@ def markdown_table() -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", f"Every rule: {_cell(COMMON_THRESHOLDS, defaults)} (the watermark)."]
     return "\n".join(lines) + "\n"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Print ``markdown_table()`` (for docs/rules.md); 0."""
-    del argv
-    sys.stdout.write(markdown_table())
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

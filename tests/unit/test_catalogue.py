@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 import json
 import re
+import subprocess
+import sys
 import tomllib
 from dataclasses import fields
 from importlib import resources
@@ -220,9 +222,19 @@ def test_the_docs_catalogue_table_is_the_catalogue() -> None:
     stale = [line for line in expected if line and line not in shown]
     extra = [line for line in shown if line not in expected]
     assert not stale and not extra, (
-        "docs/rules.md 'The catalogue' is stale (paste `python -m schemas.catalogue`):\n"
+        "docs/rules.md 'The catalogue' is stale (paste `python -m schemas.rules_table`):\n"
         + "\n".join([*(f"  missing: {s}" for s in stale), *(f"  extra:   {e}" for e in extra)])
     )
+
+
+def test_the_table_command_prints_the_table_and_nothing_else() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "schemas.rules_table"], cwd=ROOT, capture_output=True,
+        text=True, check=False, timeout=60,
+    )  # fmt: skip
+
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == markdown_table()
 
 
 def test_the_docs_rules_table_has_each_row_with_its_severities() -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rules import RulesConfig
-from schemas.catalogue import CATALOGUE, RULE_NAMES, Names, RuleRow, Thresholds
+from schemas.catalogue import CATALOGUE, RULE_NAMES, RuleRow, Thresholds, threshold_text
 
 __all__ = ["explain", "rule_list"]
 
@@ -52,8 +52,7 @@ def explain(rule: str, config: RulesConfig) -> dict[str, str]:
 
 def _setting(name: str, thresholds: Thresholds) -> str:
     """``name = value`` as the rules file would give it (names joined by commas)."""
-    value = getattr(thresholds, name)
-    return f"{name} = {', '.join(value) if isinstance(value, Names) else value}"
+    return f"{name} = {threshold_text(thresholds, name)}"
 
 
 def _from_catalogue(rows: Sequence[RuleRow], thresholds: Thresholds) -> tuple[str, str]:
