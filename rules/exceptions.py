@@ -37,7 +37,7 @@ class ConfigError(RulesError):
     """The rules configuration cannot be used; the message names the file and the setting.
 
     Raised by ``rules.config.load_config``; the worker's start-up adds the
-    setting that named the file (``streams.cli.worker.rules_config``).
+    setting that named the file (``streams.worker.startup.rules_config``).
     """
 
     def __init__(self, message: str, hint: str = _FIX_THE_FILE) -> None:

@@ -1,10 +1,11 @@
 """Anomaly makers for the window, sequence and person rules.
 
 ``noncompliance`` (failing scans in one local day), ``crowding`` (more scans in a
-15-minute window than the venue holds; background scans keep off that venue and
-window), ``surge`` (a coach-load at a checkpoint, sized when the writer gets there
-from the live baseline), ``impossible_travel`` (a newcomer at two far places in
-minutes) and ``returnee_untested`` (a risky entry never shown tested in 24 h).
+crowding window, 15 minutes by default, than the venue holds; background scans
+keep off that venue and window), ``surge`` (a coach-load at a checkpoint, sized
+when the writer gets there from the live baseline), ``impossible_travel`` (a
+newcomer at two far places in minutes) and ``returnee_untested`` (a risky entry
+never shown tested in 24 h).
 Windows, counts, distances and deadlines are the rules' thresholds (the
 defaults in brackets).
 """
@@ -97,7 +98,7 @@ def noncompliance(ctx: Context, t: int) -> None:
 
 def crowding(ctx: Context, t: int) -> None:
     """crowding: capacity + 1 or more scans at a small venue in one ``crowding_window_s``
-    window (15 minutes)."""
+    window (15 minutes by default)."""
     types = ("pharmacy", "police_station", "other", "restaurant")
     venue = open_venue(ctx, t, types, max_capacity=40)
     length = ctx.thresholds.crowding_window_s * 1000

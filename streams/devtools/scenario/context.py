@@ -39,7 +39,7 @@ class Context:
     gap_requests: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     """Per key site, (time, gap ms): the check-in after ``time`` comes ``gap`` after the last."""
     crowding_blocks: set[tuple[int, int]] = field(default_factory=set)
-    """(venue index, 15-minute window number) that background scans leave alone."""
+    """(venue index, crowding window number) that background scans leave alone."""
     inspected: dict[str, list[int]] = field(default_factory=dict)
     """Times injected inspections start at each target (kept a day apart)."""
     venue_pools: dict[tuple[tuple[str, ...], int], list[Venue]] = field(default_factory=dict)

@@ -22,7 +22,7 @@ NO_CAP = 1 << 60
 
 
 class VenueWindows:
-    """Scan counts per venue in the current 15-minute window."""
+    """Scan counts per venue in the current crowding window (``crowding_window_s``)."""
 
     def __init__(self, capacity: list[int]) -> None:
         self.capacity = capacity

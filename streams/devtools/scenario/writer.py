@@ -1,8 +1,8 @@
 """The writer: background scans merged with the tracked items, in event-time order.
 
-``engine`` hands it one crowding window (``crowding_window_s``, 15 minutes) of
+``engine`` hands it one crowding window (``crowding_window_s``, 15 minutes by default) of
 tracked items at a time (``start_window``), then asks for each surge window
-(``surge_window_s``, 5 minutes) of it (``emit``) with the number of background
+(``surge_window_s``, 5 minutes by default) of it (``emit``) with the number of background
 scans to draw. Lines leave in the order of
 ``(event_time, tag, creation order)``; event ids (``ev-0000000042-cp``) are one
 sequence for all feeds in that order, so sorting by ``(event_time, event_id)`` as
